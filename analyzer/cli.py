@@ -1,0 +1,168 @@
+"""The `synack` command line: commands, options and exit codes, nothing else.
+
+Exit codes: 0 success; 2 usage or input error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from analyzer.api import Progress, analyze
+from analyzer.errors import SynackError
+from analyzer.render.console import connections_table, print_table, states_table
+from analyzer.render.export import connections_records, summary_dict, write_output_dir
+from analyzer.result import AnalysisResult
+
+__all__ = ["main"]
+
+EXIT_INPUT = 2
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr while reading, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress as Bar, TimeRemainingColumn
+
+    with Bar("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+             TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _console() -> Console:
+    """Terminal width on a terminal; wide enough for the tables when piped to a file."""
+    return Console() if sys.stdout.isatty() else Console(width=220)
+
+
+def _load(path: str, time_wait: float, checksums: bool) -> AnalysisResult:
+    with _progress(f"reading {Path(path).name}") as progress:
+        result = analyze(path, time_wait_s=time_wait, verify_checksums=checksums,
+                         progress=progress)
+    for w in result.warnings:
+        click.echo(f"synack: warning: {path}: {w}", err=True)
+    return result
+
+
+_common = [
+    click.option("--time-wait", "time_wait", type=float, default=60.0, show_default=True,
+                 help="2·MSL in seconds assumed for TIME_WAIT expiry (Linux 60, RFC 240)."),
+    click.option("--no-checksums", is_flag=True, help="Do not verify TCP checksums."),
+]
+
+
+def _with_common(f):  # type: ignore[no-untyped-def]
+    for opt in reversed(_common):
+        f = opt(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="synack")
+def cli() -> None:
+    """synack: TCP connection life cycles in pcap/pcapng captures.
+
+    Exit codes: 0 success, 2 usage or input error.
+    """
+
+
+@cli.command("analyze")
+@click.argument("captures", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="How to print the connections.")
+@click.option("--output", "-o", "output", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write connections.csv, transitions.csv, anomalies.csv, "
+                   "packets.parquet and summary.json into this directory.")
+@click.option("--max-rows", type=int, default=50, show_default=True,
+              help="Rows of the terminal table.")
+@click.option("--all", "show_all", is_flag=True, help="Show every connection in the table.")
+@_with_common
+def analyze_cmd(captures: tuple[str, ...], fmt: str, output: Path | None, max_rows: int,
+                show_all: bool, time_wait: float, no_checksums: bool) -> None:
+    """Connections of each CAPTURE (a file, or - for stdin) and how each one ended."""
+    console = _console()
+    docs = []
+    for path in captures:
+        result = _load(path, time_wait, not no_checksums)
+        if output is not None:
+            target = output if len(captures) == 1 else output / Path(path).stem
+            write_output_dir(result, target)
+        if fmt == "table":
+            title = f"{path}: {len(result.connections):,} TCP connections, " \
+                    f"{len(result.columns['frame']):,} segments"
+            print_table(connections_table(result.connections, title,
+                                          None if show_all else max_rows), console)
+        elif fmt == "csv":
+            sys.stdout.write(result.connections.assign(capture=path).to_csv(index=False))
+        else:
+            doc = summary_dict(result)
+            doc["connection_table"] = connections_records(result.connections)
+            docs.append(doc)
+    if fmt == "json":
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
+
+
+@cli.command("states")
+@click.argument("capture")
+@click.option("--conn", "conn_id", type=int, required=True, help="Connection id (see analyze).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@_with_common
+def states_cmd(capture: str, conn_id: int, fmt: str, time_wait: float,
+               no_checksums: bool) -> None:
+    """Per-packet state timeline of one connection, both endpoints."""
+    result = _load(capture, time_wait, not no_checksums)
+    conn = result.connection(conn_id)
+    timeline = result.states(conn_id)
+    if fmt == "csv":
+        sys.stdout.write(timeline.to_csv(index=False))
+        return
+    if fmt == "json":
+        click.echo(timeline.to_json(orient="records", indent=2))
+        return
+    title = f"connection {conn_id}: {conn['client']}:{conn['client_port']} → " \
+            f"{conn['server']}:{conn['server_port']} ({conn['summary']})"
+    print_table(states_table(timeline, title, int(conn["start_ns"])), _console())
+    tr = result.transitions[result.transitions["conn_id"] == conn_id]
+    for r in tr.itertuples(index=False):
+        how = "observed" if r.observed else "inferred"
+        where = f"frame {r.frame}" if r.frame >= 0 else "timer"
+        click.echo(f"  {r.endpoint:6} {r.from_state:>12} → {r.to_state:<12} {where:>10}  "
+                   f"{how:8}  {r.cause}")
+
+
+def main() -> None:
+    """Console-script entry point: errors become one line and exit code 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("synack: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_INPUT)
+    except SynackError as exc:
+        click.echo(f"synack: error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    except BrokenPipeError:
+        sys.exit(0)
+    except KeyboardInterrupt:
+        click.echo("synack: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

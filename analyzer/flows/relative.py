@@ -1,0 +1,72 @@
+"""Relative sequence and acknowledgement numbers, as Wireshark shows them, unwrapped.
+
+Each direction's numbers are counted from its ISN (the SYN's seq) when the SYN was
+captured, else from the first seq seen minus one, so that the first byte is 1 either way.
+Consecutive values are unwrapped modulo 2**32, so a connection that crosses the
+sequence-number wrap-around (or carries more than 4 GiB) keeps increasing numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analyzer.flows.groups import NONE, group_starts, stable_order
+from analyzer.schema import ACK, SYN
+
+__all__ = ["bases", "unwrap_relative"]
+
+
+def _signed32(x: np.ndarray) -> np.ndarray:
+    return ((x.astype(np.int64) + (1 << 31)) % (1 << 32)) - (1 << 31)
+
+
+def bases(group: np.ndarray, flags: np.ndarray, seq: np.ndarray, n_groups: int,
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Per (conn, direction) group: (base seq as int64 or NONE, True if a SYN set it)."""
+    base = np.full(n_groups, NONE, dtype=np.int64)
+    from_syn = np.zeros(n_groups, dtype=bool)
+    idx = np.arange(len(group))
+    first_any = np.full(n_groups, -1, dtype=np.int64)
+    first_any[group[::-1]] = idx[::-1]
+    ok = first_any >= 0
+    base[ok] = seq[first_any[ok]].astype(np.int64) - 1
+    syn_rows = np.flatnonzero(flags & SYN)
+    first_syn = np.full(n_groups, -1, dtype=np.int64)
+    first_syn[group[syn_rows][::-1]] = syn_rows[::-1]
+    has = first_syn >= 0
+    base[has] = seq[first_syn[has]].astype(np.int64)
+    from_syn[has] = True
+    base[ok] %= 1 << 32
+    return base, from_syn
+
+
+def unwrap_relative(group: np.ndarray, values: np.ndarray, base_per_row: np.ndarray,
+                    mask: np.ndarray) -> np.ndarray:
+    """Unwrapped ``values - base`` per row where ``mask``; NONE elsewhere.
+
+    The first masked value of a group is taken modulo 2**32 as a signed distance from the
+    base; each later one adds the signed 32-bit difference from its predecessor.
+    """
+    out = np.full(len(group), NONE, dtype=np.int64)
+    rows = np.flatnonzero(mask & (base_per_row != NONE))
+    if len(rows) == 0:
+        return out
+    g = group[rows]
+    order = stable_order(g)
+    r = rows[order]
+    gs = g[order]
+    v = values[r].astype(np.int64)
+    starts = group_starts(gs)
+    diffs = np.empty(len(r), dtype=np.int64)
+    diffs[1:] = _signed32(v[1:] - v[:-1])
+    first = _signed32(v - base_per_row[r])
+    diffs[starts] = first[starts]
+    cs = np.cumsum(diffs)
+    offset = np.maximum.accumulate(np.where(starts, np.arange(len(r)), 0))
+    before = cs[offset] - diffs[offset]
+    out[r] = cs - before
+    return out
+
+
+def ack_mask(flags: np.ndarray) -> np.ndarray:
+    return (flags & ACK) != 0

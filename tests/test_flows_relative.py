@@ -1,0 +1,35 @@
+import numpy as np
+
+from analyzer.flows.groups import NONE
+from analyzer.flows.relative import bases, unwrap_relative
+from analyzer.schema import ACK, SYN
+
+
+def test_base_is_isn_with_syn_else_first_seq_minus_one():
+    group = np.array([0, 1, 0])
+    flags = np.array([SYN, ACK, ACK], dtype=np.uint16)
+    seq = np.array([100, 500, 101], dtype=np.uint32)
+    base, from_syn = bases(group, flags, seq, 2)
+    assert base.tolist() == [100, 499] and from_syn.tolist() == [True, False]
+
+
+def test_unwrap_across_the_32_bit_boundary():
+    group = np.zeros(4, dtype=np.int64)
+    seq = np.array([2**32 - 2, 2**32 - 1, 3, 1003], dtype=np.int64)
+    rel = unwrap_relative(group, seq, np.full(4, 2**32 - 2), np.ones(4, dtype=bool))
+    assert rel.tolist() == [0, 1, 5, 1005]
+
+
+def test_unmasked_rows_are_none():
+    group = np.zeros(3, dtype=np.int64)
+    rel = unwrap_relative(group, np.array([5, 6, 7]), np.full(3, 4),
+                          np.array([True, False, True]))
+    assert rel.tolist() == [1, NONE, 3]
+
+
+def test_more_than_4_gib_keeps_increasing():
+    steps = np.arange(0, 10) * (2**30)  # 1 GiB apart: crosses the boundary twice
+    seq = steps % (2**32)
+    rel = unwrap_relative(np.zeros(10, dtype=np.int64), seq, np.zeros(10, dtype=np.int64),
+                          np.ones(10, dtype=bool))
+    assert rel.tolist() == steps.tolist()
