@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analyzer.flows import build_flows
 from analyzer.checks import run_checks
+from analyzer.flows import build_flows
 from analyzer.flows.table import connection_table
 from analyzer.result import AnalysisResult
 from analyzer.tcpstate import endpoint_timelines
@@ -43,8 +43,8 @@ def analyze_columns(cols: dict[str, np.ndarray], addresses: list[str], *, source
     timelines = endpoint_timelines(cols, fl, time_wait_s=time_wait_s)
     conns = connection_table(cols, fl, addresses)
     for e, name in enumerate(("client", "server")):
-        conns[f"{name}_initial"] = [str(s) for s in timelines.initial[:, e]]
-        conns[f"{name}_final"] = [str(s) for s in timelines.final[:, e]]
+        conns[f"{name}_initial"] = timelines.initial[:, e]
+        conns[f"{name}_final"] = timelines.final[:, e]
     conns["summary"] = summary_states(conns, timelines.final)
     conns = _add_zeek(conns, cols, fl)
     if anomalies is None:

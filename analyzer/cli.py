@@ -31,7 +31,8 @@ def _progress(label: str) -> Iterator[Progress | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress as Bar, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     with Bar("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
              TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:

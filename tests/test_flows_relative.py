@@ -1,6 +1,6 @@
 import numpy as np
 
-from analyzer.flows.groups import NONE
+from analyzer.flows.groups import NONE, Grouping
 from analyzer.flows.relative import bases, unwrap_relative
 from analyzer.schema import ACK, SYN
 
@@ -16,13 +16,13 @@ def test_base_is_isn_with_syn_else_first_seq_minus_one():
 def test_unwrap_across_the_32_bit_boundary():
     group = np.zeros(4, dtype=np.int64)
     seq = np.array([2**32 - 2, 2**32 - 1, 3, 1003], dtype=np.int64)
-    rel = unwrap_relative(group, seq, np.full(4, 2**32 - 2), np.ones(4, dtype=bool))
+    rel = unwrap_relative(Grouping.of(group), seq, np.full(4, 2**32 - 2), np.ones(4, dtype=bool))
     assert rel.tolist() == [0, 1, 5, 1005]
 
 
 def test_unmasked_rows_are_none():
     group = np.zeros(3, dtype=np.int64)
-    rel = unwrap_relative(group, np.array([5, 6, 7]), np.full(3, 4),
+    rel = unwrap_relative(Grouping.of(group), np.array([5, 6, 7]), np.full(3, 4),
                           np.array([True, False, True]))
     assert rel.tolist() == [1, NONE, 3]
 
@@ -30,6 +30,6 @@ def test_unmasked_rows_are_none():
 def test_more_than_4_gib_keeps_increasing():
     steps = np.arange(0, 10) * (2**30)  # 1 GiB apart: crosses the boundary twice
     seq = steps % (2**32)
-    rel = unwrap_relative(np.zeros(10, dtype=np.int64), seq, np.zeros(10, dtype=np.int64),
+    rel = unwrap_relative(Grouping.of(np.zeros(10, dtype=np.int64)), seq, np.zeros(10, dtype=np.int64),
                           np.ones(10, dtype=bool))
     assert rel.tolist() == steps.tolist()

@@ -1,11 +1,12 @@
 """4-tuple keys and connection incarnations, vectorized.
 
-A connection is one incarnation of a 4-tuple. A pure SYN opens a new incarnation when
-the current one already carried anything other than pure SYNs (a SYN-ACK, data, FIN,
-RST, or mid-connection traffic) and the SYN is not a retransmission (same ISN as a SYN
-of the same direction in the current incarnation). A SYN resent with a *new* ISN before
-anything answered stays in its connection (the `syn_resent_with_new_isn` situation);
-Wireshark 4.0 would start a new stream there (see docs/decisions.md).
+A connection is one incarnation of a 4-tuple, keyed by its initial sequence numbers: a
+pure SYN carrying an ISN not seen before on the 4-tuple opens a new incarnation when its
+sender already sent something in the current one (after a close, a reset, mid-connection
+traffic, or an earlier SYN with another ISN: a new connection attempt); a SYN repeating
+a known ISN is a retransmission and rejoins its own incarnation, even when SYNs of other
+attempts came in between. Wireshark 4.0 also splits on a new ISN, but starts yet another
+stream for such an interleaved retransmission (see docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -17,76 +18,114 @@ from analyzer.schema import ACK, SYN
 __all__ = ["connection_ids", "tuple_ids"]
 
 
-def tuple_ids(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray,
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (tuple id per row, True where the row goes from the lower to the higher end)."""
+def _endpoint_keys(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     e1 = (src.astype(np.int64) << 16) | sport.astype(np.int64)
     e2 = (dst.astype(np.int64) << 16) | dport.astype(np.int64)
     fwd = e1 <= e2
-    lo = np.where(fwd, e1, e2)
-    hi = np.where(fwd, e2, e1)
-    _, lo_code = np.unique(lo, return_inverse=True)
-    hi_vals, hi_code = np.unique(hi, return_inverse=True)
-    combined = lo_code.astype(np.int64) * len(hi_vals) + hi_code
-    _, tid = np.unique(combined, return_inverse=True)
-    return tid.astype(np.int64), fwd
+    return np.where(fwd, e1, e2), np.where(fwd, e2, e1), fwd
 
 
-def _split_points(tid: np.ndarray, fwd: np.ndarray, flags: np.ndarray, seq: np.ndarray,
-                  ) -> np.ndarray:
-    """Rows (capture positions) that start a new incarnation of their 4-tuple."""
-    n = len(tid)
-    order = np.argsort(tid, kind="stable")
-    t_sorted = tid[order]
-    first_in_tuple = np.ones(n, dtype=bool)
-    first_in_tuple[1:] = t_sorted[1:] != t_sorted[:-1]
+def tuple_ids(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: tuple id (0, 1, ... by first appearance), True where the row goes from the
+    lower to the higher endpoint, and the stable permutation that groups rows by tuple."""
+    lo, hi, fwd = _endpoint_keys(src, sport, dst, dport)
+    n = len(lo)
+    if n == 0:
+        return np.empty(0, np.int64), fwd, np.empty(0, np.int64)
+    span = int(hi.max()) + 1
+    if int(lo.max()) < (1 << 62) // span:  # one exact int64 key: the usual case
+        key = lo * span + hi
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        new = np.ones(n, dtype=bool)
+        new[1:] = k[1:] != k[:-1]
+    else:  # very many addresses: sort by both keys
+        order = np.lexsort((hi, lo))
+        new = np.ones(n, dtype=bool)
+        new[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+    sorted_id = np.cumsum(new) - 1
+    first_row = order[new]  # stable sort: the first row of each tuple in capture order
+    rank = np.empty(len(first_row), dtype=np.int64)
+    rank[np.argsort(first_row, kind="stable")] = np.arange(len(first_row))
+    tid = np.empty(n, dtype=np.int64)
+    tid[order] = rank[sorted_id]
+    return tid, fwd, order
+
+
+def _tuple_incarnations(pure_syn: np.ndarray, direction: np.ndarray, seq: np.ndarray,
+                        ) -> np.ndarray:
+    """Incarnation number per row of ONE 4-tuple (rows in capture order).
+
+    Walks only the pure SYNs; the rows between two SYNs belong to the incarnation that the
+    earlier SYN made current. A SYN (direction d, ISN x) rejoins the incarnation that
+    already holds (d, x) — a retransmission, even after other SYNs came in between;
+    otherwise it opens a new incarnation if direction d already sent something in the
+    current one, and joins the current one if not (e.g. a SYN captured after its own
+    SYN-ACK, or the second SYN of a simultaneous open).
+    """
+    n = len(pure_syn)
+    d_cum = np.cumsum(direction)            # rows from the "lower" end so far
+    o_cum = np.cumsum(~direction)
+    label = np.zeros(n, dtype=np.int64)
+    owner: dict[tuple[bool, int], int] = {}
+    sent: list[list[bool]] = [[False, False]]  # per incarnation: [lower sent, higher sent]
+    current, seg_start = 0, 0
+    for p in np.flatnonzero(pure_syn).tolist():
+        if p > seg_start:  # close the segment [seg_start, p) that belonged to `current`
+            label[seg_start:p] = current
+            lo = d_cum[p - 1] - (d_cum[seg_start - 1] if seg_start else 0)
+            hi = o_cum[p - 1] - (o_cum[seg_start - 1] if seg_start else 0)
+            sent[current][0] |= bool(lo)
+            sent[current][1] |= bool(hi)
+        d, x = bool(direction[p]), int(seq[p])
+        side = 0 if d else 1
+        if (d, x) in owner:
+            current = owner[(d, x)]
+        elif sent[current][side]:
+            current = len(sent)
+            sent.append([False, False])
+        owner.setdefault((d, x), current)
+        seg_start = p
+    label[seg_start:] = current
+    return label
+
+
+def _incarnations(order: np.ndarray, starts: np.ndarray, fwd: np.ndarray, flags: np.ndarray,
+                  seq: np.ndarray) -> np.ndarray:
+    """Incarnation number per row within its 4-tuple (0 for the usual single one)."""
+    n = len(order)
+    inc = np.zeros(n, dtype=np.int64)
     pure_syn = (flags[order] & (SYN | ACK)) == SYN
-    cand = pure_syn & ~first_in_tuple
-    if not cand.any():
-        return np.empty(0, dtype=np.int64)
-    # cumulative count of rows that are not pure SYNs, per sorted position
-    other_cum = np.cumsum(~pure_syn)
-    splits: list[int] = []
-    tuples = np.unique(t_sorted[cand])
-    starts = np.searchsorted(t_sorted, tuples, side="left")
-    ends = np.searchsorted(t_sorted, tuples, side="right")
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        inc_start = s
-        syn_seqs: dict[bool, set[int]] = {True: set(), False: set()}
-        for p in np.flatnonzero(pure_syn[s:e]).tolist():
-            pos = s + p
-            row = int(order[pos])
-            direction = bool(fwd[row])
-            sq = int(seq[row])
-            before = other_cum[pos - 1] - (other_cum[inc_start - 1] if inc_start > 0 else 0) \
-                if pos > inc_start else 0
-            if pos > inc_start and before > 0 and sq not in syn_seqs[direction]:
-                splits.append(row)
-                inc_start = pos
-                syn_seqs = {True: set(), False: set()}
-            syn_seqs[direction].add(sq)
-    return np.asarray(splits, dtype=np.int64)
+    cand = np.flatnonzero(pure_syn & ~starts)
+    if len(cand) == 0:
+        return inc
+    tuple_start = np.flatnonzero(starts)
+    tuple_end = np.append(tuple_start[1:], n)
+    which = np.unique(np.searchsorted(tuple_start, cand, side="right") - 1)
+    for s, e in zip(tuple_start[which].tolist(), tuple_end[which].tolist(), strict=True):
+        rows = order[s:e]
+        inc[rows] = _tuple_incarnations(pure_syn[s:e], fwd[rows], seq[rows])
+    return inc
 
 
 def connection_ids(tid: np.ndarray, fwd: np.ndarray, flags: np.ndarray, seq: np.ndarray,
-                   ) -> np.ndarray:
-    """Connection id per row: 0, 1, 2, ... in order of each connection's first packet."""
+                   tuple_order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Connection id per row (0, 1, ... by first packet) and a permutation grouping rows by
+    connection with capture order inside each connection."""
     n = len(tid)
     if n == 0:
-        return np.empty(0, dtype=np.int64)
-    marks = np.zeros(n, dtype=np.int64)
-    marks[_split_points(tid, fwd, flags, seq)] = 1
-    order = np.argsort(tid, kind="stable")
-    t_sorted = tid[order]
-    m_sorted = marks[order]
-    group_start = np.ones(n, dtype=bool)
-    group_start[1:] = t_sorted[1:] != t_sorted[:-1]
-    cum = np.cumsum(m_sorted)
-    base = np.maximum.accumulate(np.where(group_start, cum - m_sorted, 0))
-    inc = np.empty(n, dtype=np.int64)
-    inc[order] = cum - base
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    t = tid[tuple_order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = t[1:] != t[:-1]
+    inc = _incarnations(tuple_order, starts, fwd, flags, seq)
+    if not inc.any():
+        return tid, tuple_order
     key = tid * (int(inc.max()) + 1) + inc
     uniq, first_idx, inverse = np.unique(key, return_index=True, return_inverse=True)
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[np.argsort(first_idx, kind="stable")] = np.arange(len(uniq))
-    return rank[inverse]
+    conn = rank[inverse.reshape(-1)]
+    return conn, np.argsort(conn, kind="stable")

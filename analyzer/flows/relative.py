@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzer.flows.groups import NONE, group_starts, stable_order
-from analyzer.schema import ACK, SYN
+from analyzer.flows.groups import NONE, Grouping
+from analyzer.schema import SYN
 
 __all__ = ["bases", "unwrap_relative"]
 
@@ -40,33 +40,26 @@ def bases(group: np.ndarray, flags: np.ndarray, seq: np.ndarray, n_groups: int,
     return base, from_syn
 
 
-def unwrap_relative(group: np.ndarray, values: np.ndarray, base_per_row: np.ndarray,
+def unwrap_relative(grouping: Grouping, values: np.ndarray, base_per_row: np.ndarray,
                     mask: np.ndarray) -> np.ndarray:
     """Unwrapped ``values - base`` per row where ``mask``; NONE elsewhere.
 
-    The first masked value of a group is taken modulo 2**32 as a signed distance from the
-    base; each later one adds the signed 32-bit difference from its predecessor.
+    ``grouping`` groups rows by (connection, direction). The first masked value of a group
+    is taken modulo 2**32 as a signed distance from the base; each later one adds the
+    signed 32-bit difference from its predecessor.
     """
-    out = np.full(len(group), NONE, dtype=np.int64)
-    rows = np.flatnonzero(mask & (base_per_row != NONE))
-    if len(rows) == 0:
+    out = np.full(len(values), NONE, dtype=np.int64)
+    sub = grouping.subset(mask & (base_per_row != NONE))
+    r = sub.order
+    if len(r) == 0:
         return out
-    g = group[rows]
-    order = stable_order(g)
-    r = rows[order]
-    gs = g[order]
     v = values[r].astype(np.int64)
-    starts = group_starts(gs)
     diffs = np.empty(len(r), dtype=np.int64)
     diffs[1:] = _signed32(v[1:] - v[:-1])
     first = _signed32(v - base_per_row[r])
-    diffs[starts] = first[starts]
+    diffs[sub.starts] = first[sub.starts]
     cs = np.cumsum(diffs)
-    offset = np.maximum.accumulate(np.where(starts, np.arange(len(r)), 0))
-    before = cs[offset] - diffs[offset]
-    out[r] = cs - before
+    offset = np.maximum.accumulate(np.where(sub.starts, np.arange(len(r)), 0))
+    out[r] = cs - (cs[offset] - diffs[offset])
     return out
 
-
-def ack_mask(flags: np.ndarray) -> np.ndarray:
-    return (flags & ACK) != 0

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from analyzer.flows import Flows
-from analyzer.flows.groups import stable_order
 from analyzer.tcpstate.machine import Template, run
 from analyzer.tcpstate.select import feature_codes, select_rows
 from analyzer.tcpstate.states import State, Transition, parse_state
@@ -30,27 +29,27 @@ class Timelines:
     """Transitions of every endpoint plus initial and final states per connection."""
 
     transitions: pd.DataFrame
-    initial: np.ndarray   # (n_conn, 2) of State
-    final: np.ndarray     # (n_conn, 2) of State
+    initial: np.ndarray   # (n_conn, 2) of state names (str)
+    final: np.ndarray     # (n_conn, 2) of state names (str)
     time_wait_enter_ns: np.ndarray  # (n_conn, 2) int64, -1 if the endpoint never entered it
 
 
-def _signatures(codes: np.ndarray, conn_sorted: np.ndarray, n_conn: int,
-                ) -> tuple[np.ndarray, np.ndarray, list[Template]]:
-    """Per connection: start offset into the selected rows, signature id; and the templates."""
-    starts = np.searchsorted(conn_sorted, np.arange(n_conn + 1), side="left")
+def _signatures(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                ) -> tuple[np.ndarray, list[Template]]:
+    """Signature id per connection (rows ``starts[c]:ends[c]`` of ``codes``) and templates."""
     cache: dict[bytes, int] = {}
     templates: list[Template] = []
-    sig = np.empty(n_conn, dtype=np.int64)
-    for c in range(n_conn):
-        key = codes[starts[c]:starts[c + 1]].tobytes()
+    sig = np.empty(len(starts), dtype=np.int64)
+    raw = codes.tobytes()
+    for c, (a, b) in enumerate(zip((starts * 2).tolist(), (ends * 2).tolist(), strict=True)):
+        key = raw[a:b]
         found = cache.get(key)
         if found is None:
             found = len(templates)
             cache[key] = found
             templates.append(run(np.frombuffer(key, dtype=np.uint16).tolist()))
         sig[c] = found
-    return starts, sig, templates
+    return sig, templates
 
 
 def _broadcast(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
@@ -96,6 +95,14 @@ def empty_transitions() -> pd.DataFrame:
         "evidence_frame": np.empty(0, np.int64), "at_frame": np.empty(0, np.int64)})
 
 
+def _state_table(pairs: list[tuple[State, State]], sig: np.ndarray) -> np.ndarray:
+    """(n_conn, 2) array of state names (str) from per-template pairs."""
+    if not pairs:
+        return np.empty((0, 2), dtype=object)
+    names = np.array([[a.value, b.value] for a, b in pairs], dtype=object)
+    return names[sig]
+
+
 def _time_wait(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
                sel_rows: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """(n_conn, 2): the time each endpoint's TIME_WAIT (re)started, -1 if never."""
@@ -104,7 +111,7 @@ def _time_wait(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
     for e in (0, 1):
         a = anchors[sig, e] if len(templates) else np.empty(0, np.int64)
         has = a >= 0
-        out[has, e] = ts[sel_rows[starts[:-1][has] + a[has]]]
+        out[has, e] = ts[sel_rows[starts[has] + a[has]]]
     return out
 
 
@@ -113,13 +120,13 @@ def _expire_time_wait(final: np.ndarray, tw_ns: np.ndarray, capture_end: int, ms
     """Inferred TIME_WAIT → CLOSED transitions for endpoints whose 2·MSL ran out in the capture."""
     rows = []
     for e in (0, 1):
-        done = np.flatnonzero((final[:, e] == State.TIME_WAIT) & (tw_ns[:, e] >= 0)
+        done = np.flatnonzero((final[:, e] == State.TIME_WAIT.value) & (tw_ns[:, e] >= 0)
                               & (tw_ns[:, e] + msl2_ns <= capture_end))
         for c in done.tolist():
             rows.append((c, e, -1, int(tw_ns[c, e]) + msl2_ns, State.TIME_WAIT.value,
                          State.CLOSED.value, f"2·MSL ({msl2_ns / 1e9:g} s) elapsed", False,
                          -1, -1))
-            final[c, e] = State.CLOSED
+            final[c, e] = State.CLOSED.value
     return pd.DataFrame(rows, columns=list(TRANSITION_COLUMNS))
 
 
@@ -134,15 +141,18 @@ def endpoint_timelines(cols: dict[str, np.ndarray], fl: Flows, *, time_wait_s: f
     codes_all = feature_codes(fl, cols)
     sel = np.ones(len(frame), dtype=bool) if all_rows \
         else select_rows(fl, cols["flags"], codes_all)
-    sel_idx = np.flatnonzero(sel)
-    order = stable_order(fl.conn[sel_idx])
-    sel_rows = sel_idx[order]
-    starts, sig, templates = _signatures(codes_all[sel_rows], fl.conn[sel_rows], fl.n_conn)
+    sub = fl.by_conn.subset(sel)
+    sel_rows = sub.order
+    block = np.flatnonzero(sub.starts)
+    starts = np.empty(fl.n_conn, dtype=np.int64)
+    ends = np.empty(fl.n_conn, dtype=np.int64)
+    block_conn = fl.conn[sel_rows[block]]
+    starts[block_conn] = block
+    ends[block_conn] = np.append(block[1:], len(sel_rows))
+    sig, templates = _signatures(codes_all[sel_rows].astype(np.uint16), starts, ends)
     transitions = _broadcast(templates, sig, starts, sel_rows, frame, ts)
-    initial = np.array([t.initial for t in templates], dtype=object).reshape(-1, 2)[sig] \
-        if templates else np.empty((0, 2), dtype=object)
-    final = np.array([t.final for t in templates], dtype=object).reshape(-1, 2)[sig] \
-        if templates else np.empty((0, 2), dtype=object)
+    initial = _state_table([t.initial for t in templates], sig)
+    final = _state_table([t.final for t in templates], sig)
     tw_ns = _time_wait(templates, sig, starts, sel_rows, ts)
     capture_end = int(ts.max()) if len(ts) else 0
     expired = _expire_time_wait(final, tw_ns, capture_end, int(time_wait_s * 1e9))

@@ -21,7 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from analyzer.tcpstate.features import (
-    F_ACK, F_ACKS_FIN, F_ACKS_SYN, F_FIN, F_FROM_SERVER, F_RST, F_RST_INWIN, F_RST_OUT, F_SYN,
+    F_ACK,
+    F_ACKS_FIN,
+    F_ACKS_SYN,
+    F_FIN,
+    F_FROM_SERVER,
+    F_RST,
+    F_RST_INWIN,
+    F_RST_OUT,
+    F_SYN,
 )
 from analyzer.tcpstate.states import State
 
@@ -101,6 +109,10 @@ def _kind(code: int) -> str:
 
 def _consistent(t: _Tentative, own: int) -> bool:
     """Does the endpoint's own segment ``own`` agree with having received ``t``?"""
+    if own & F_RST and not own & F_ACK and t.kind != "rst":
+        # An RST without ACK answers a segment for which no connection exists (RFC 9293
+        # §3.10.7.1); an endpoint aborting its own connection sets ACK (Linux always does).
+        return False
     if t.kind == "seq":
         if t.code & F_SYN and not own & F_ACKS_SYN:
             return False
@@ -134,7 +146,9 @@ def _resolve(ep: _Endpoint, own_row: int, own: int) -> list[_Tentative]:
 def _send(ep: _Endpoint, row: int, code: int) -> None:
     st = ep.state
     if code & F_RST:
-        ep.move(row, row, S.CLOSED, "sent RST", True)
+        cause = "sent RST" if code & F_ACK or st in (S.CLOSED, S.UNKNOWN, S.LISTEN) else \
+            "sent RST without ACK: it had no connection any more (closed earlier by a timer)"
+        ep.move(row, row, S.CLOSED, cause, True)
         return
     if code & F_SYN:
         ep.sent_syn = True

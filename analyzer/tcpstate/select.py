@@ -12,7 +12,11 @@ import numpy as np
 
 from analyzer.flows import Flows
 from analyzer.flows.groups import (
-    NONE, first_where, group_cummax_excl, last_value_ffill, last_where,
+    NONE,
+    first_where,
+    group_cummax_excl,
+    last_value_ffill,
+    last_where,
 )
 from analyzer.schema import ACK, FIN, RST, SYN
 from analyzer.tcpstate.features import F_ACKS_FIN, F_ACKS_SYN, encode
@@ -22,10 +26,10 @@ __all__ = ["feature_codes", "select_rows"]
 
 def _peer_running_max_end(fl: Flows) -> np.ndarray:
     """Per row: the highest seq end the *peer* had sent up to this row (NONE if nothing)."""
-    own_incl = np.maximum(group_cummax_excl(fl.group, fl.seg_end), fl.seg_end)
+    own_incl = np.maximum(group_cummax_excl(fl.by_group, fl.seg_end), fl.seg_end)
     out = np.full(len(fl.conn), NONE, dtype=np.int64)
     for direction in (False, True):
-        latest = last_value_ffill(fl.conn, fl.from_server == direction, own_incl)
+        latest = last_value_ffill(fl.by_conn, fl.from_server == direction, own_incl)
         rows = fl.from_server != direction
         out[rows] = latest[rows]
     return out
@@ -55,12 +59,12 @@ def _window_scale(fl: Flows, cols: dict[str, np.ndarray]) -> np.ndarray:
 def _rst_class(fl: Flows, cols: dict[str, np.ndarray]) -> np.ndarray:
     """0 acceptable (seq = RCV.NXT, or unknown), 1 in window, 2 outside the window."""
     flags = cols["flags"]
-    nxt = group_cummax_excl(fl.group, fl.seg_end)
+    nxt = group_cummax_excl(fl.by_group, fl.seg_end)
     shift = _window_scale(fl, cols)
     scaled = cols["window"].astype(np.int64) << shift[fl.group]
     win = np.full(len(flags), NONE, dtype=np.int64)
     for direction in (False, True):
-        latest = last_value_ffill(fl.conn, fl.from_server == direction, scaled)
+        latest = last_value_ffill(fl.by_conn, fl.from_server == direction, scaled)
         rows = fl.from_server != direction
         win[rows] = latest[rows]
     win = np.where(win == NONE, 65535, win)
@@ -99,8 +103,8 @@ def select_rows(fl: Flows, flags: np.ndarray, codes: np.ndarray) -> np.ndarray:
     for bit in (F_ACKS_SYN, F_ACKS_FIN):
         first = first_where(fl.group, (codes & bit) != 0, n_groups)
         trigger[first[first >= 0]] = True
-    last_trigger = group_cummax_excl(fl.conn, np.where(trigger, idx, NONE))
-    prev_same_dir = group_cummax_excl(fl.group, idx)
+    last_trigger = group_cummax_excl(fl.by_conn, np.where(trigger, idx, NONE))
+    prev_same_dir = group_cummax_excl(fl.by_group, idx)
     after_trigger = (last_trigger != NONE) & (last_trigger > prev_same_dir)
     sel = trigger | after_trigger
     first_any = first_where(fl.group, np.ones(n, dtype=bool), n_groups)

@@ -26,10 +26,7 @@ _FIN_SENT = [State.FIN_WAIT_1.value, State.FIN_WAIT_2.value, State.CLOSING.value
 
 def summary_states(conns: pd.DataFrame, final: np.ndarray) -> pd.Categorical:
     """Summary word per connection from its counts and both endpoints' final states."""
-    client = pd.Series([str(x) for x in final[:, 0]], dtype=object).to_numpy() \
-        if len(final) else np.empty(0, dtype=object)
-    server = pd.Series([str(x) for x in final[:, 1]], dtype=object).to_numpy() \
-        if len(final) else np.empty(0, dtype=object)
+    client, server = final[:, 0], final[:, 1]
     rst = (conns["rst_c2s"] + conns["rst_s2c"]).to_numpy() > 0
     fins = (conns["fin_c2s"].to_numpy() > 0) & (conns["fin_s2c"].to_numpy() > 0)
     done = np.isin(client, _DONE) & np.isin(server, _DONE)

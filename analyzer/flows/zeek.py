@@ -1,0 +1,646 @@
+"""Zeek-compatible ``conn_state`` and ``history`` columns, one row per connection.
+
+Rules followed (zeek/zeek master as stored in mid-2025; file and function named at each use):
+
+* ``scripts/base/protocols/conn/main.zeek`` — ``conn_state()`` and the history letter table.
+* ``src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc`` — ``Process()`` (per-packet order:
+  ``init_endpoint``, ``update_history``, ``update_window``, ``update_last_seq``,
+  ``UpdateStateMachine``, ``AckReceived``) and the ``Update*State`` endpoint machine.
+* ``src/analyzer/protocol/tcp/TCP_Endpoint.{h,cc}`` — endpoint states, ``CheckHistory``,
+  ``ChecksumError``/``DidRxmit``/``ZeroWindow``/``Gap`` and ``Size()``.
+* ``src/Conn.cc``/``Conn.h`` — ``CheckHistory`` (letter once per role), ``ScaledHistoryEntry``
+  (C/G/T/W at counts 1, 10, 100, ...), ``FlipRoles`` (appends ``^``).
+* ``src/packet_analysis/protocol/tcp/TCP.cc`` — ``WantConnection`` (port-based flip of a
+  connection whose first packet is not a pure SYN, using ``likely_server_ports``) and
+  ``ValidateChecksum`` (a bad checksum adds C/c and the packet is otherwise ignored).
+* ``src/analyzer/protocol/tcp/TCP_Reassembler.cc`` — ``AckReceived``/``Undelivered``/``Gap``.
+
+Approximations (documented in docs/zeek.md):
+
+* Connections are our ``conn_id`` groups; Zeek's timers (attempt/close/inactivity expiry) and
+  ``IsReuse`` splitting are not modelled.
+* G (content gap) needs reassembly: we report a gap when the peer acknowledges data beyond the
+  highest byte seen from the sender (and beyond earlier acks), under Zeek's own conditions
+  (both endpoints established or cleanly closing, FIN octet excluded, partial-start rule).
+  Holes that are later acked while data above them was seen are not detected.
+* PR zeek/zeek#2191 (flip when a SYN-ACK-first connection continues with an ACK or data) is
+  modelled from its description and Zeek's baseline ``core.tcp.flip-without-syn``: the roles
+  swap and the history is rewritten as if flipped at the start (``^h...``).
+* Relative sequence numbers for the repeated S/H/F/R rule compare raw numbers of successive
+  control packets of the same sender; 32-bit wraps inside one connection are unwrapped.
+* ``likely_server_ports`` is Zeek's default set (version dependent; overridable).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from analyzer.schema import ACK, FIN, RST, SYN
+
+__all__ = ["LIKELY_SERVER_PORTS", "zeek_columns"]
+
+# TCP_Endpoint.h: enum EndpointState.
+INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
+
+# TCP ports of Zeek's default likely_server_ports: the Bro 2.6 generated reference list
+# (init-bare likely_server_ports, base/protocols/*) plus ports newer base scripts register
+# (LDAP 389/3268, MySQL 1434/3306, PostgreSQL 5432, Redis 6379, Finger 79, POP3 110, MQTT 1883).
+LIKELY_SERVER_PORTS: frozenset[int] = frozenset({
+    21, 22, 25, 53, 79, 80, 81, 88, 110, 135, 139, 143, 389, 443, 445, 502, 563, 585, 587,
+    614, 631, 636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389,
+    5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
+})
+
+# Event code bits (one byte per state-relevant packet).
+B_DIR, B_SYN, B_ACK, B_FIN, B_RST, B_LEN, B_SAME = 1, 2, 4, 8, 16, 32, 64
+# Order of letters within one packet, as TCPSessionAdapter::Process() records them.
+SUB_START, SUB_C, SUB_HIST, SUB_W, SUB_T, SUB_FLIP, SUB_G = -1, 0, 2, 3, 4, 5, 6
+TOO_LARGE_SEQ_DELTA = 1048576            # TCPSessionAdapter.cc
+NEG = -(1 << 40)                         # "minus infinity" for relative sequence numbers
+SCALE = np.array([10**k for k in range(10)], dtype=np.int64)   # ScaledHistoryEntry thresholds
+ORIG_SEEN, RESP_SEEN = 1, 2
+RSTOS0_RE = re.compile(r"\^?S[^HAFGIQ]*R.*")                   # main.zeek conn_state()
+
+
+class _Machine:
+    """One Zeek connection's endpoint machine, run over its state-relevant packets.
+
+    Physical endpoint 0 sent the connection's first packet; ``orig`` is the one Zeek
+    currently calls the originator.
+    """
+
+    def __init__(self, port_flip: bool) -> None:
+        self.orig = 1 if port_flip else 0       # IPBasedAnalyzer::NewConn -> FlipRoles
+        self.st = [INACTIVE, INACTIVE]
+        self.pv = [INACTIVE, INACTIVE]
+        self.seen: set[tuple[int, str]] = set()
+        self.last: list[dict[str, object]] = [{}, {}]   # hist_last_SYN/FIN/RST
+        self.partial = False
+        self.fps = 0                                    # first_packet_seen
+        self.retro = -1
+        self.rows: list[tuple[int, ...]] = []
+
+    def _set(self, e: int, s: int) -> None:             # TCP_Endpoint::SetState
+        if s != self.st[e]:
+            self.pv[e], self.st[e] = self.st[e], s
+
+    def _flip(self) -> None:                            # TCPSessionAdapter::FlipRoles
+        self.orig = 1 - self.orig
+        self.fps = (RESP_SEEN if self.fps & ORIG_SEEN else 0) | \
+                   (ORIG_SEEN if self.fps & RESP_SEEN else 0)
+        self.partial = False
+
+    def _check(self, role: int, mask: str, code: str) -> str | None:
+        """Connection::CheckHistory: the letter the first time per role, else None."""
+        if (role, mask) in self.seen:
+            return None
+        self.seen.add((role, mask))
+        return code
+
+    def _reinit(self, e: int, syn: bool, same: bool) -> bool:
+        """TCPSessionAdapter.cc init_endpoint(): does this packet reset the seq bookkeeping?"""
+        s = self.st[e]
+        if s == INACTIVE:
+            return True
+        if not syn:
+            return False
+        if s in (SYN_SENT, SYN_ACK_SENT):
+            return not same                             # SYN_seq_jump
+        if s in (ESTABLISHED, PARTIAL):
+            return True
+        return s == RESET and self.pv[e] == INACTIVE
+
+    def _history(self, e: int, role: int, code: int, reinit: bool) -> str | None:
+        """TCPSessionAdapter.cc update_history()."""
+        syn, ack, fin, rst = (bool(code & b) for b in (B_SYN, B_ACK, B_FIN, B_RST))
+        bits = syn + fin + rst
+        if bits > 1:
+            return self._check(role, "I", "I") if fin and rst else self._check(role, "Q", "Q")
+        if bits == 1:
+            kind = "S" if syn else ("F" if fin else "R")
+            letter = ("H" if ack else "S") if syn else kind
+            if syn and reinit:
+                rel: object = 0                          # rel_seq of a (re)initialising SYN
+            elif code & B_SAME:
+                rel = self.last[e].get(kind, 0)          # same number as the previous one
+            else:
+                rel = object()                           # some other relative number
+            out = self._check(role, kind, letter)
+            if out is None and rel != self.last[e].get(kind, 0):
+                out = letter                             # Connection::AddHistory
+            self.last[e][kind] = rel
+            return out
+        if code & B_LEN:
+            return self._check(role, "D", "D")
+        return self._check(role, "A", "A") if ack else None
+
+    def _inactive(self, e: int, is_orig: bool, code: int) -> bool:
+        """TCPSessionAdapter::UpdateInactiveState(); returns True on a SYN/SYN-ACK reversal."""
+        p, flipped = 1 - e, False
+        if code & B_SYN:
+            if is_orig:
+                self._set(e, SYN_ACK_SENT if code & B_ACK else SYN_SENT)
+            else:
+                if not code & B_ACK and self.st[p] == SYN_ACK_SENT:
+                    self._flip()
+                    flipped = True
+                    self._set(p, ESTABLISHED)
+                    self.fps |= ORIG_SEEN
+                if self.st[p] == SYN_SENT:
+                    self._set(p, ESTABLISHED)
+                self._set(e, ESTABLISHED)
+        if code & B_FIN:
+            self._set(e, CLOSED)
+        if code & B_RST:
+            self._set(e, RESET)
+        if self.st[e] == INACTIVE:
+            if not is_orig and not code & B_LEN and self.st[self.orig] == SYN_SENT:
+                pass                                     # "eccentric TCP" ack of a SYN
+            elif code & B_ACK and self.st[p] == ESTABLISHED:
+                self._set(e, ESTABLISHED)
+                self.partial = False
+                self.fps |= ORIG_SEEN if is_orig else RESP_SEEN
+            else:
+                self._set(e, PARTIAL)
+        return flipped
+
+    def _machine(self, e: int, is_orig: bool, code: int) -> bool:
+        """TCPSessionAdapter::UpdateStateMachine() and the Update*State() it dispatches to."""
+        p, s = 1 - e, self.st[e]
+        fin, rst = bool(code & B_FIN), bool(code & B_RST)
+        if s == INACTIVE:
+            return self._inactive(e, is_orig, code)
+        if s in (SYN_SENT, SYN_ACK_SENT):
+            if fin:
+                self._set(e, CLOSED)
+            if rst:
+                self._set(e, RESET)
+        elif s in (ESTABLISHED, PARTIAL):
+            if code & B_SYN and s == PARTIAL and self.st[p] == INACTIVE and not code & B_ACK:
+                self._set(e, SYN_SENT)                   # SYN_after_partial
+            if fin and not rst:
+                self._set(e, CLOSED)
+                if self.st[p] == RESET and self.pv[p] == CLOSED:
+                    self._set(p, CLOSED)                 # FIN then RST was a normal close
+            if rst:
+                self._set(e, RESET)
+        elif s == CLOSED and rst and self.st[p] != CLOSED:
+            self._set(e, RESET)
+        return False
+
+    def step(self, i: int, code: int) -> None:
+        """TCPSessionAdapter::Process() for one state-relevant packet."""
+        e = code & B_DIR
+        ctrl = code & (B_SYN | B_FIN | B_RST)
+        if (self.retro < 0 and not ctrl and code & (B_ACK | B_LEN)
+                and self.st[self.orig] == SYN_ACK_SENT and self.st[1 - self.orig] == INACTIVE):
+            self._flip()                                 # zeek/zeek#2191: SYN-ACK first
+            self.retro = i
+        is_orig = e == self.orig
+        orig_pre = self.orig
+        if is_orig and not self.fps & ORIG_SEEN:         # SetPartialStatus()
+            self.partial = not code & B_SYN or bool(code & B_ACK)
+        elif not is_orig and not self.fps & RESP_SEEN and not self.partial:
+            self.partial = not code & B_SYN
+        reinit = self._reinit(e, bool(code & B_SYN), bool(code & B_SAME))
+        letter = self._history(e, 0 if is_orig else 1, code, reinit)
+        flipped = self._machine(e, is_orig, code)
+        self.fps |= ORIG_SEEN if is_orig else RESP_SEEN  # CheckPIA_FirstPacket()
+        self.rows.append((*self.st, *self.pv, orig_pre, self.orig, reinit,
+                          ord(letter) if letter else 0, flipped))
+
+
+def _simulate(sig: bytes) -> tuple[np.ndarray, int, bool]:
+    """Run one event signature; per event: st0 st1 pv0 pv1 orig_pre orig_post reinit letter flip."""
+    m = _Machine(bool(sig[0]))
+    for i, code in enumerate(sig[1:]):
+        m.step(i, code)
+    out = np.array(m.rows, dtype=np.int64).reshape(-1, 9)
+    return out, m.retro, m.partial
+
+
+# --------------------------------------------------------------------- vectorized helpers
+def _runs(keys: np.ndarray) -> np.ndarray:
+    """True where a run of equal keys starts."""
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    return first
+
+
+def _seg_offsets(seg: np.ndarray) -> np.ndarray:
+    """Per element: rank of its ``seg`` run << 42, so that run + value sorts run-major."""
+    return (np.cumsum(_runs(seg)) - 1).astype(np.int64) << 42
+
+
+def _seg_cummax(vals: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Running max restarting at each new ``seg`` value (seg nondecreasing, |vals| < 2**40)."""
+    if len(seg) and np.count_nonzero(_runs(seg)) >= 1 << 20:      # offsets would overflow
+        return pd.Series(vals).groupby(seg).cummax().to_numpy()
+    off = _seg_offsets(seg)
+    return np.maximum.accumulate(vals + off) - off
+
+
+def _shift_in_seg(vals: np.ndarray, seg: np.ndarray, fill: int) -> np.ndarray:
+    out = np.empty_like(vals)
+    out[1:] = vals[:-1]
+    out[_runs(seg)] = fill
+    return out
+
+
+def _ffill_index(mask: np.ndarray, row_start: np.ndarray) -> np.ndarray:
+    """Index of the last row <= i in the same connection where mask holds, else -1."""
+    idx = np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1))
+    return np.where(idx >= row_start, idx, -1)
+
+
+def _scaled(rows: np.ndarray, ep: np.ndarray, cidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Connection::ScaledHistoryEntry: the events that reach count 1, 10, 100, ... per endpoint."""
+    key = cidx[rows] * 2 + ep
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    pos = np.arange(len(k))
+    count = pos - np.maximum.accumulate(np.where(_runs(k), pos, 0)) + 1
+    keep = order[np.isin(count, SCALE)]
+    return rows[keep], ep[keep]
+
+
+# ------------------------------------------------------------------------- the packet table
+class _Table:
+    """The input sorted by connection (capture order inside), with per-row derived arrays."""
+
+    def __init__(self, pk: pd.DataFrame, ignore_checksums: bool, ports: frozenset[int]) -> None:
+        order = np.argsort(pk["conn_id"].to_numpy(np.int64), kind="stable")
+        col = {c: pk[c].to_numpy()[order] for c in
+               ("conn_id", "src", "sport", "dport", "seq", "ack", "flags", "payload_len",
+                "window", "csum_ok")}
+        self.n = len(order)
+        first = _runs(col["conn_id"])
+        self.cstart = np.flatnonzero(first)
+        self.conn_ids = col["conn_id"][self.cstart].astype(np.int64)
+        self.cidx = np.cumsum(first) - 1
+        self.row_start = self.cstart[self.cidx]
+        src, sport = col["src"].astype(np.int64), col["sport"].astype(np.int64)
+        dport = col["dport"].astype(np.int64)
+        self.dir = ((src != src[self.row_start]) | (sport != sport[self.row_start])).astype(
+            np.int64)
+        fl = col["flags"].astype(np.int64)
+        self.syn, self.ack = (fl & SYN) != 0, (fl & ACK) != 0
+        self.fin, self.rst = (fl & FIN) != 0, (fl & RST) != 0
+        self.plen = col["payload_len"].astype(np.int64)
+        self.win = col["window"].astype(np.int64)
+        self.seq = col["seq"].astype(np.int64)
+        self.ackn = col["ack"].astype(np.int64)
+        self.bad = (col["csum_ok"].astype(np.int64) == 0) & (not ignore_checksums)
+        self.good = ~self.bad
+        self.ctrl = self.good & (self.syn | self.fin | self.rst)
+        self.bits0 = self.good & ~(self.syn | self.fin | self.rst)
+        self.gkey = self.cidx * 2 + self.dir
+        g = np.flatnonzero(self.good)
+        self.dorder = g[np.argsort(self.gkey[g], kind="stable")]   # good rows by (conn, dir)
+        self.port_flip = self._port_flip(fl[self.cstart], sport[self.cstart],
+                                         dport[self.cstart], ports)
+        self.u = self._unwrap()
+        # seq_one_past_segment (get_segment_len: RST payload is not sequence space)
+        self.ulen = self.u + np.where(self.rst, 0, self.plen) + self.syn + self.fin
+
+    @staticmethod
+    def _port_flip(fl: np.ndarray, sp: np.ndarray, dp: np.ndarray,
+                   ports: frozenset[int]) -> np.ndarray:
+        """TCP.cc TCPAnalyzer::WantConnection(): flip roles of a connection not begun by a SYN."""
+        syn = (fl & SYN) != 0
+        partial = ~syn | ((fl & ACK) != 0)
+        lut = np.zeros(65536, dtype=bool)
+        lut[list(ports)] = True
+        both = lut[sp] & lut[dp]
+        return partial & lut[sp] & (~lut[dp] | (both & ~syn & (sp < dp)))
+
+    def _unwrap(self) -> np.ndarray:
+        """Per (conn, direction): seq unwrapped to 64 bits, relative to the first good seq."""
+        d = self.dorder
+        s = self.seq[d]
+        first = _runs(self.gkey[d])
+        step = ((s - np.roll(s, 1)) & 0xFFFFFFFF).astype(np.uint32).view(np.int32).astype(np.int64)
+        step[first] = 0
+        cs = np.cumsum(step)
+        u = np.zeros(self.n, dtype=np.int64)
+        u[d] = cs - cs[np.maximum.accumulate(np.where(first, np.arange(len(d)), 0))]
+        self.base = np.zeros(2 * len(self.cstart), dtype=np.int64)  # raw first seq per group
+        self.base[self.gkey[d][first]] = s[first]
+        return u
+
+
+# ------------------------------------------------------------- state-relevant packets
+def _event_rows(t: _Table) -> np.ndarray:
+    """Rows that can change an endpoint state or add a letter in update_history().
+
+    Control packets (SYN/FIN/RST), and per (connection, sender, stretch between control
+    packets) the first packet, the first data packet and the first pure ACK: between control
+    packets only an INACTIVE endpoint changes state, and only on its first such packet.
+    """
+    ccum = np.cumsum(t.ctrl)
+    epoch = ccum - t.ctrl - (ccum[t.cstart] - t.ctrl[t.cstart])[t.cidx]
+    key = t.gkey * (t.n + 1) + epoch
+    ev = t.ctrl.copy()
+    d = t.dorder
+    for m in (t.good, t.bits0 & (t.plen > 0), t.bits0 & (t.plen == 0) & t.ack):
+        dm = d[m[d]]
+        ev[dm[_runs(key[dm])]] = True
+    return ev
+
+
+def _same_bits(t: _Table) -> np.ndarray:
+    """For single-flag SYN/FIN/RST: same seq (seq+len for FIN) as the sender's previous one."""
+    same = np.zeros(t.n, dtype=bool)
+    single = t.ctrl & ((t.syn.astype(np.int64) + t.fin + t.rst) == 1)
+    d = t.dorder
+    for kind, val in ((t.syn, t.seq), (t.fin, (t.seq + t.plen) & 0xFFFFFFFF), (t.rst, t.seq)):
+        dm = d[(single & kind)[d]]
+        v, k = val[dm], t.gkey[dm]
+        same[dm[1:]] = (v[1:] == v[:-1]) & (k[1:] == k[:-1])
+    return same
+
+
+class _Machines:
+    """Runs _Machine once per distinct event signature and maps the results to rows."""
+
+    def __init__(self, t: _Table) -> None:
+        self.ev = _event_rows(t)
+        er = np.flatnonzero(self.ev)
+        code = (t.dir[er] | t.syn[er] * B_SYN | t.ack[er] * B_ACK | t.fin[er] * B_FIN
+                | t.rst[er] * B_RST | (t.plen[er] > 0) * B_LEN | _same_bits(t)[er] * B_SAME)
+        nconn = len(t.cstart)
+        ec = t.cidx[er]
+        counts = np.bincount(ec, minlength=nconn)
+        evoff = np.cumsum(counts) - counts
+        within = np.arange(len(er)) - evoff[ec]
+        starts = evoff + np.arange(nconn)
+        buf = np.empty(len(er) + nconn, dtype=np.uint8)
+        buf[starts] = t.port_flip
+        buf[starts[ec] + 1 + within] = code
+        raw = buf.tobytes()
+        keys = [raw[a:a + c + 1] for a, c in zip(starts.tolist(), counts.tolist(), strict=True)]
+        sig, uniq = pd.factorize(pd.Series(keys, dtype=object))
+        runs = [_simulate(k) for k in uniq]
+        sizes = np.array([len(r[0]) for r in runs], dtype=np.int64)
+        sigoff = np.cumsum(sizes) - sizes
+        # A trailing zero row keeps index -1 (masked everywhere) valid when there are no events.
+        self.out = np.concatenate([r[0] for r in runs] + [np.zeros((1, 9), dtype=np.int64)])
+        self.omap = np.full(t.n, -1, dtype=np.int64)
+        self.omap[er] = sigoff[sig[ec]] + within
+        retro = np.array([r[1] for r in runs], dtype=np.int64)[sig]
+        at = np.append(er, -1)[np.minimum(evoff + retro, len(er))]
+        self.retro_row = np.where(retro >= 0, at, -1)
+        self.partial = np.array([r[2] for r in runs], dtype=bool)[sig]
+        self.er = er
+        self.reinit = np.zeros(t.n, dtype=bool)
+        self.reinit[er] = self.out[self.omap[er], 6] == 1
+
+
+class _States:
+    """Per row: both endpoints' states before and after it, and who is the originator."""
+
+    def __init__(self, t: _Table, m: _Machines) -> None:
+        li = _ffill_index(m.ev, t.row_start)
+        lp = np.full(t.n, -1, dtype=np.int64)
+        lp[1:] = li[:-1]
+        lp = np.where(lp >= t.row_start, lp, -1)
+        o_after, o_before = m.omap[np.maximum(li, 0)], m.omap[np.maximum(lp, 0)]
+        self.after = [np.where(li >= 0, m.out[o_after, x], INACTIVE) for x in range(4)]
+        self.before = [np.where(lp >= 0, m.out[o_before, x], INACTIVE) for x in range(2)]
+        init = t.port_flip[t.cidx].astype(np.int64)
+        self.orig = np.where(li >= 0, m.out[o_after, 5], init)          # after the row
+        self.orig_pre = np.where(m.ev, m.out[np.maximum(m.omap, 0), 4], self.orig)
+        last = t.cstart + np.bincount(t.cidx, minlength=len(t.cstart)) - 1
+        self.final = [a[last] for a in self.after]                      # st0 st1 pv0 pv1
+        self.final_orig = self.orig[last]
+
+    def clean(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """TCP_Reassembler.cc is_clean(): established, or closed from established."""
+        st = np.where(x == 0, self.after[0][rows], self.after[1][rows])
+        pv = np.where(x == 0, self.after[2][rows], self.after[3][rows])
+        return (st == ESTABLISHED) | ((st == CLOSED) & (pv == ESTABLISHED))
+
+    def before_of(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x == 0, self.before[0], self.before[1])
+
+
+# --------------------------------------------------------------- counted (scaled) letters
+class _Seq:
+    """update_last_seq() per sender (TCPSessionAdapter.cc): retransmissions and last_seq."""
+
+    def __init__(self, t: _Table, m: _Machines, s: _States) -> None:
+        d = t.dorder
+        g = t.gkey[d]
+        u, big_u, syn = t.u[d], t.ulen[d], t.syn[d]
+        seg = np.cumsum(m.reinit[d] | _runs(g))          # init_endpoint() restarts last_seq
+        rpos = np.flatnonzero(_runs(seg))
+        l0 = np.where(syn, big_u, u)[rpos][seg - 1]
+        start = np.where(syn, u, u - 1)[rpos][seg - 1]
+        resetb = s.before_of(t.dir)[d] == RESET          # don't trust seq after a RST
+        last, _ = self._last_before(np.where(resetb, NEG, big_u), seg, l0)
+        huge = (syn | t.rst[d]) & (np.abs(big_u - last) > TOO_LARGE_SEQ_DELTA)
+        last, cmax = self._last_before(np.where(resetb | huge, NEG, big_u), seg, l0)
+        fin_first = t.fin[d] & (last == start + 1)
+        rxmit = (t.plen[d] > 0) & (big_u <= last) & ~huge & ~resetb & ~fin_first
+        self.rows = d[rxmit]                             # TCP_Endpoint::DidRxmit
+        self.start = np.zeros(t.n, dtype=np.int64)
+        self.start[d] = start
+        ends = np.flatnonzero(np.append(g[1:] != g[:-1], True))[: len(g)]
+        self.last_g = np.full(2 * len(t.cstart), NEG, dtype=np.int64)
+        self.start_g = np.zeros(2 * len(t.cstart), dtype=np.int64)
+        self.last_g[g[ends]] = np.maximum(l0, cmax)[ends]
+        self.start_g[g[ends]] = start[ends]
+
+    @staticmethod
+    def _last_before(w: np.ndarray, seg: np.ndarray, l0: np.ndarray) -> tuple[np.ndarray, ...]:
+        cmax = _seg_cummax(w, seg)
+        return np.maximum(l0, _shift_in_seg(cmax, seg, NEG)), cmax
+
+
+def _zero_windows(t: _Table, s: _States) -> np.ndarray:
+    """update_window(): zero window, not on/after a RST, not after the peer's FIN."""
+    own, peer = s.before_of(t.dir), s.before_of(1 - t.dir)
+    return np.flatnonzero(t.good & (t.win == 0) & ~t.rst & (peer != CLOSED) & (own != RESET))
+
+
+class _Acks:
+    """One direction's ACK-bearing rows, their acks unwrapped into the peer's (S) sequence space.
+
+    TCPSessionAdapter::Process: rel_ack against the peer; TCP_Reassembler::AckReceived:
+    the FIN octet is not data, acks at or below trim_seq do nothing.
+    """
+
+    def __init__(self, t: _Table, m: _Machines, s: _States, q: _Seq, d: int) -> None:
+        is_s = t.good & (t.dir == d)
+        ref = _ffill_index(is_s, t.row_start)
+        i_re = _ffill_index(is_s & m.reinit, t.row_start)
+        i_fin = _ffill_index(is_s & t.fin, t.row_start)
+        rows = np.flatnonzero(t.good & (t.dir != d) & t.ack & (ref >= 0) & (i_re >= 0))
+        r_ref, start = t.u[ref[rows]], q.start[i_re[rows]]
+        x = (t.ackn[rows] - t.base[t.cidx[rows] * 2 + d]) & 0xFFFFFFFF
+        ack_u = r_ref + ((x - r_ref) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+        ok = (ack_u >= start) & (s.before[d][rows] != INACTIVE)   # else rel_ack is 0 or 1
+        self.rows, self.ack_u, self.start = rows[ok], ack_u[ok], start[ok]
+        fin_u = np.where(i_fin[self.rows] >= 0, t.ulen[np.maximum(i_fin[self.rows], 0)], np.inf)
+        self.adj = np.where(self.ack_u >= fin_u, fin_u - 1, self.ack_u).astype(np.int64)
+        self.c = t.cidx[self.rows]
+        self.runmax = _seg_cummax(self.adj, self.c)
+        side = np.full(len(self.rows), d)
+        self.clean = s.clean(side, self.rows) & s.clean(1 - side, self.rows)
+
+
+def _holes(t: _Table, q: _Seq, a: _Acks, data: np.ndarray, d: int) -> np.ndarray:
+    """Acks that pass a hole below data already seen from S (lost segment not resent first).
+
+    A hole starts where a data segment begins above every byte seen before it; it is filled
+    by a later segment starting exactly at the hole, unless an ack passes the hole first.
+    """
+    ds = np.flatnonzero(data)
+    c, lo = t.cidx[ds], t.u[ds] + t.syn[ds]
+    prev = _shift_in_seg(_seg_cummax(lo + t.plen[ds], c), c, NEG)
+    hole_at = np.maximum(prev, q.start[ds] + 1)
+    jump = lo > hole_at
+    holes = pd.DataFrame({"row": ds[jump], "c": c[jump], "at": hole_at[jump]})
+    if holes.empty or not len(a.rows):
+        return np.zeros(0, dtype=np.int64)
+    segs = pd.DataFrame({"fill": ds, "c": c, "at": lo})
+    fill = pd.merge_asof(holes, segs, left_on="row", right_on="fill", by=["c", "at"],
+                         direction="forward", allow_exact_matches=False)["fill"].to_numpy()
+    key = _seg_offsets(a.c) + a.runmax
+    grp = np.searchsorted(a.c, holes["c"].to_numpy())
+    off = np.where(grp < len(a.c), _seg_offsets(a.c)[np.minimum(grp, len(a.c) - 1)], 0)
+    first_pass = np.searchsorted(key, off + holes["at"].to_numpy(), side="right")
+    after = np.searchsorted(a.rows, holes["row"].to_numpy(), side="right")
+    k = np.minimum(first_pass, len(a.rows) - 1)
+    ok = (first_pass < len(a.rows)) & (a.c[k] == holes["c"].to_numpy()) & (first_pass >= after)
+    ok &= ~(fill <= a.rows[k]) & a.clean[k]            # NaN fill: never resent
+    return a.rows[k[ok]]
+
+
+def _gaps(t: _Table, m: _Machines, s: _States, q: _Seq) -> tuple[np.ndarray, ...]:
+    """TCP_Reassembler::AckReceived/Undelivered -> TCP_Endpoint::Gap, approximated.
+
+    Returns the acking rows that reveal a gap, the gapped endpoint, and per (conn, endpoint)
+    the highest non-RST ack received (for Size()).
+    """
+    rows_out, ep_out = [], []
+    ack_max = np.full(2 * len(t.cstart), NEG, dtype=np.int64)
+    for d in (0, 1):
+        a = _Acks(t, m, s, q, d)
+        data = t.good & (t.dir == d) & (t.plen > 0) & ~t.rst & (t.u >= q.start)
+        hwm = _seg_cummax(np.where(data, t.u + t.syn + t.plen, NEG), t.cidx)
+        prev = _shift_in_seg(a.runmax, a.c, NEG)
+        top = a.adj > np.maximum(np.maximum(hwm[a.rows], prev), a.start + 1)
+        top &= a.clean & ~(m.partial[a.c] & (a.adj - a.start <= 2))   # Undelivered()
+        for rows in (a.rows[top], _holes(t, q, a, data, d)):
+            rows_out.append(rows)
+            ep_out.append(np.full(len(rows), d, dtype=np.int64))
+        nr = ~t.rst[a.rows]
+        np.maximum.at(ack_max, a.c[nr] * 2 + d, a.ack_u[nr])
+    order = np.argsort(np.concatenate(rows_out), kind="stable")
+    return np.concatenate(rows_out)[order], np.concatenate(ep_out)[order], ack_max
+
+
+# ------------------------------------------------------------------------ history strings
+class _Letters:
+    """Letters with their packet and position inside the packet, assembled per connection."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, rows: np.ndarray, sub: int, ep: np.ndarray, char: np.ndarray | int) -> None:
+        n = len(rows)
+        self.parts.append((rows, np.full(n, sub), ep, np.broadcast_to(char, (n,))))
+
+    def add_scaled(self, t: _Table, rows: np.ndarray, ep: np.ndarray, sub: int,
+                   char: str) -> None:
+        r, e = _scaled(rows, ep, t.cidx)
+        self.add(r, sub, e, ord(char))
+
+    def assemble(self, t: _Table, s: _States, m: _Machines) -> list[str]:
+        rows, sub, ep, char = (np.concatenate([p[i] for p in self.parts]).astype(np.int64)
+                               for i in range(4))
+        order = np.lexsort((sub, rows))
+        rows, sub, ep, char = rows[order], sub[order], ep[order], char[order]
+        orig = np.where(sub < SUB_FLIP, s.orig_pre[rows], s.orig[rows])
+        rr = m.retro_row[t.cidx[rows]]                   # #2191: rewritten as if flipped first
+        orig = np.where((rr >= 0) & (rows < rr), s.orig_pre[np.maximum(rr, 0)], orig)
+        out = np.where(ep < 0, ord("^"), np.where(ep == orig, char, char + 32))
+        text = out.astype(np.uint8).tobytes().decode("ascii")
+        counts = np.bincount(t.cidx[rows], minlength=len(t.cstart))
+        ends = np.cumsum(counts)
+        return [text[a:b] for a, b in zip((ends - counts).tolist(), ends.tolist(), strict=True)]
+
+
+def _history(t: _Table, m: _Machines, s: _States, q: _Seq,
+             gaps: tuple[np.ndarray, np.ndarray]) -> list[str]:
+    lt = _Letters()
+    starts = t.cstart[t.port_flip | (m.retro_row >= 0)]
+    lt.add(starts, SUB_START, np.full(len(starts), -1), 0)
+    er = m.er
+    letter = m.out[m.omap[er], 7]
+    lt.add(er[letter > 0], SUB_HIST, t.dir[er[letter > 0]], letter[letter > 0])
+    flips = er[m.out[m.omap[er], 8] == 1]
+    lt.add(flips, SUB_FLIP, np.full(len(flips), -1), 0)
+    bad = np.flatnonzero(t.bad)
+    lt.add_scaled(t, bad, t.dir[bad], SUB_C, "C")        # TCP_Endpoint::ChecksumError
+    w = _zero_windows(t, s)
+    lt.add_scaled(t, w, t.dir[w], SUB_W, "W")            # TCP_Endpoint::ZeroWindow
+    lt.add_scaled(t, q.rows, t.dir[q.rows], SUB_T, "T")  # TCP_Endpoint::DidRxmit
+    lt.add_scaled(t, gaps[0], gaps[1], SUB_G, "G")       # TCP_Endpoint::Gap
+    return lt.assemble(t, s, m)
+
+
+# ----------------------------------------------------------------------------- conn_state
+def _conn_state(t: _Table, s: _States, q: _Seq, ack_max: np.ndarray,
+                hist: list[str]) -> np.ndarray:
+    """scripts/base/protocols/conn/main.zeek conn_state() on the final endpoint states."""
+    o = s.final_orig
+    st0, st1 = s.final[0], s.final[1]
+    os_, rs = np.where(o == 0, st0, st1), np.where(o == 0, st1, st0)
+    g = np.arange(len(t.cstart)) * 2
+    fins = np.bincount(t.gkey[t.good & t.fin], minlength=len(g) * 2) > 0
+    span = np.maximum(q.last_g, ack_max) - q.start_g       # TCP_Endpoint::Size()
+    has_size = (q.last_g > NEG) & (span > 1 + fins)
+    size_o, size_r = np.where(o == 0, has_size[g], has_size[g + 1]), \
+        np.where(o == 0, has_size[g + 1], has_size[g])
+    o_in, r_in = np.isin(os_, (INACTIVE, PARTIAL)), np.isin(rs, (INACTIVE, PARTIAL))
+    rstos0 = np.array([bool(RSTOS0_RE.fullmatch(h)) for h in hist], dtype=bool)
+    conds = [
+        (rs == RESET) & (np.isin(os_, (SYN_SENT, SYN_ACK_SENT))
+                         | ((os_ == RESET) & ~size_o & ~size_r)),
+        (rs == RESET) & o_in, rs == RESET,
+        (os_ == RESET) & r_in & rstos0, (os_ == RESET) & r_in, os_ == RESET,
+        (rs == CLOSED) & (os_ == CLOSED), (os_ == CLOSED) & r_in, os_ == CLOSED,
+        (rs == CLOSED) & o_in, rs == CLOSED,
+        (os_ == SYN_SENT) & (rs == INACTIVE), (os_ == ESTABLISHED) & (rs == ESTABLISHED),
+    ]
+    names = ["REJ", "RSTRH", "RSTR", "RSTOS0", "OTH", "RSTO", "SF", "SH", "S2", "SHR", "S3",
+             "S0", "S1"]
+    return np.select(conds, names, default="OTH")
+
+
+def zeek_columns(pk: pd.DataFrame, *, ignore_checksums: bool = False,
+                 likely_server_ports: frozenset[int] = LIKELY_SERVER_PORTS) -> pd.DataFrame:
+    """Zeek's ``conn_state``, ``history`` and whether Zeek's originator sent the first packet.
+
+    ``pk``: packets in capture order with conn_id, src, dst, sport, dport, seq, ack, flags,
+    payload_len, window, csum_ok (1 good, 0 bad, -1 unknown) and ts_ns. Returns one row per
+    conn_id. ``ignore_checksums`` mirrors ``zeek -C``.
+    """
+    cols = ["conn_state", "history", "zeek_orig_is_first_sender"]
+    if len(pk) == 0:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="conn_id", dtype=np.int64))
+    t = _Table(pk, ignore_checksums, likely_server_ports)
+    m = _Machines(t)
+    s = _States(t, m)
+    q = _Seq(t, m, s)
+    g_rows, g_ep, ack_max = _gaps(t, m, s, q)
+    hist = _history(t, m, s, q, (g_rows, g_ep))
+    state = _conn_state(t, s, q, ack_max, hist)
+    return pd.DataFrame({"conn_state": state, "history": hist,
+                         "zeek_orig_is_first_sender": s.final_orig == 0},
+                        index=pd.Index(t.conn_ids, name="conn_id"))
