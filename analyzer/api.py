@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from analyzer.checks import run_checks
-from analyzer.flows import build_flows
+from analyzer.flows import Flows, build_flows
 from analyzer.flows.table import connection_table
+from analyzer.flows.zeek import zeek_columns
 from analyzer.result import AnalysisResult
 from analyzer.tcpstate import endpoint_timelines
 from analyzer.tcpstate.summary import summary_states
@@ -55,5 +56,13 @@ def analyze_columns(cols: dict[str, np.ndarray], addresses: list[str], *, source
     return result
 
 
-def _add_zeek(conns: pd.DataFrame, cols: dict[str, np.ndarray], fl: object) -> pd.DataFrame:
+def _add_zeek(conns: pd.DataFrame, cols: dict[str, np.ndarray], fl: Flows) -> pd.DataFrame:
+    """Zeek-compatible ``conn_state`` and ``history`` columns (see docs/zeek.md)."""
+    names = ("src", "dst", "sport", "dport", "seq", "ack", "flags", "payload_len", "window",
+             "csum_ok", "ts_ns")
+    pk = pd.DataFrame({"conn_id": fl.conn, **{k: cols[k] for k in names}}, copy=False)
+    z = zeek_columns(pk, order=fl.by_conn.order)
+    ids = conns["conn_id"].to_numpy()
+    conns["conn_state"] = z["conn_state"].reindex(ids).to_numpy()
+    conns["history"] = z["history"].reindex(ids).to_numpy()
     return conns

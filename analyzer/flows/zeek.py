@@ -1,34 +1,23 @@
 """Zeek-compatible ``conn_state`` and ``history`` columns, one row per connection.
 
-Rules followed (zeek/zeek master as stored in mid-2025; file and function named at each use):
+Zeek's own rules, ported function by function (the Zeek file and function is named where each
+rule is used; docs/zeek.md lists the commits read):
 
-* ``scripts/base/protocols/conn/main.zeek`` — ``conn_state()`` and the history letter table.
-* ``src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc`` — ``Process()`` (per-packet order:
-  ``init_endpoint``, ``update_history``, ``update_window``, ``update_last_seq``,
-  ``UpdateStateMachine``, ``AckReceived``) and the ``Update*State`` endpoint machine.
-* ``src/analyzer/protocol/tcp/TCP_Endpoint.{h,cc}`` — endpoint states, ``CheckHistory``,
-  ``ChecksumError``/``DidRxmit``/``ZeroWindow``/``Gap`` and ``Size()``.
-* ``src/Conn.cc``/``Conn.h`` — ``CheckHistory`` (letter once per role), ``ScaledHistoryEntry``
-  (C/G/T/W at counts 1, 10, 100, ...), ``FlipRoles`` (appends ``^``).
-* ``src/packet_analysis/protocol/tcp/TCP.cc`` — ``WantConnection`` (port-based flip of a
-  connection whose first packet is not a pure SYN, using ``likely_server_ports``) and
-  ``ValidateChecksum`` (a bad checksum adds C/c and the packet is otherwise ignored).
-* ``src/analyzer/protocol/tcp/TCP_Reassembler.cc`` — ``AckReceived``/``Undelivered``/``Gap``.
+* ``scripts/base/protocols/conn/main.zeek`` conn_state() and the history letter table;
+* ``src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc`` Process(), whose per-packet order
+  (update_history, update_window, update_last_seq, UpdateStateMachine, AckReceived) fixes the
+  order of letters, and the Update*State() endpoint machine;
+* ``src/packet_analysis/protocol/tcp/TCP.cc`` WantConnection() (port-based '^' flip) and
+  ValidateChecksum() (C/c, packet otherwise ignored);
+* ``src/analyzer/protocol/tcp/TCP_Endpoint.{h,cc}`` states, DidRxmit/ZeroWindow/Gap, Size();
+* ``src/Conn.{h,cc}`` CheckHistory (once per role), ScaledHistoryEntry (C/G/T/W at the 1st,
+  10th, 100th... event), FlipRoles ('^');
+* ``src/analyzer/protocol/tcp/TCP_Reassembler.cc`` AckReceived/Undelivered/Gap (G/g).
 
-Approximations (documented in docs/zeek.md):
-
-* Connections are our ``conn_id`` groups; Zeek's timers (attempt/close/inactivity expiry) and
-  ``IsReuse`` splitting are not modelled.
-* G (content gap) needs reassembly: we report a gap when the peer acknowledges data beyond the
-  highest byte seen from the sender (and beyond earlier acks), under Zeek's own conditions
-  (both endpoints established or cleanly closing, FIN octet excluded, partial-start rule).
-  Holes that are later acked while data above them was seen are not detected.
-* PR zeek/zeek#2191 (flip when a SYN-ACK-first connection continues with an ACK or data) is
-  modelled from its description and Zeek's baseline ``core.tcp.flip-without-syn``: the roles
-  swap and the history is rewritten as if flipped at the start (``^h...``).
-* Relative sequence numbers for the repeated S/H/F/R rule compare raw numbers of successive
-  control packets of the same sender; 32-bit wraps inside one connection are unwrapped.
-* ``likely_server_ports`` is Zeek's default set (version dependent; overridable).
+Only packets that can change an endpoint state or add an update_history() letter run through
+the per-connection machine, once per distinct sequence of such packets; retransmissions, zero
+windows, gaps and checksum errors are vectorized. Approximations (timers and connection reuse
+are not modelled, G without reassembly, PR zeek/zeek#2191's late flip) are in docs/zeek.md.
 """
 
 from __future__ import annotations
@@ -230,16 +219,11 @@ def _runs(keys: np.ndarray) -> np.ndarray:
     return first
 
 
-def _seg_offsets(seg: np.ndarray) -> np.ndarray:
-    """Per element: rank of its ``seg`` run << 42, so that run + value sorts run-major."""
-    return (np.cumsum(_runs(seg)) - 1).astype(np.int64) << 42
-
-
 def _seg_cummax(vals: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """Running max restarting at each new ``seg`` value (seg nondecreasing, |vals| < 2**40)."""
     if len(seg) and np.count_nonzero(_runs(seg)) >= 1 << 20:      # offsets would overflow
         return pd.Series(vals).groupby(seg).cummax().to_numpy()
-    off = _seg_offsets(seg)
+    off = (np.cumsum(_runs(seg)) - 1).astype(np.int64) << 42
     return np.maximum.accumulate(vals + off) - off
 
 
@@ -271,8 +255,10 @@ def _scaled(rows: np.ndarray, ep: np.ndarray, cidx: np.ndarray) -> tuple[np.ndar
 class _Table:
     """The input sorted by connection (capture order inside), with per-row derived arrays."""
 
-    def __init__(self, pk: pd.DataFrame, ignore_checksums: bool, ports: frozenset[int]) -> None:
-        order = np.argsort(pk["conn_id"].to_numpy(np.int64), kind="stable")
+    def __init__(self, pk: pd.DataFrame, ignore_checksums: bool, ports: frozenset[int],
+                 order: np.ndarray | None = None) -> None:
+        if order is None:
+            order = np.argsort(pk["conn_id"].to_numpy(np.int64), kind="stable")
         col = {c: pk[c].to_numpy()[order] for c in
                ("conn_id", "src", "sport", "dport", "seq", "ack", "flags", "payload_len",
                 "window", "csum_ok")}
@@ -282,26 +268,26 @@ class _Table:
         self.conn_ids = col["conn_id"][self.cstart].astype(np.int64)
         self.cidx = np.cumsum(first) - 1
         self.row_start = self.cstart[self.cidx]
-        src, sport = col["src"].astype(np.int64), col["sport"].astype(np.int64)
-        dport = col["dport"].astype(np.int64)
-        self.dir = ((src != src[self.row_start]) | (sport != sport[self.row_start])).astype(
-            np.int64)
-        fl = col["flags"].astype(np.int64)
+        src, sport, dport = col["src"], col["sport"], col["dport"]
+        self.dir = ((src != src[self.row_start]) | (sport != sport[self.row_start])).view(
+            np.int8).astype(np.int64)
+        fl = col["flags"]
         self.syn, self.ack = (fl & SYN) != 0, (fl & ACK) != 0
         self.fin, self.rst = (fl & FIN) != 0, (fl & RST) != 0
         self.plen = col["payload_len"].astype(np.int64)
-        self.win = col["window"].astype(np.int64)
+        self.win = col["window"]
         self.seq = col["seq"].astype(np.int64)
         self.ackn = col["ack"].astype(np.int64)
-        self.bad = (col["csum_ok"].astype(np.int64) == 0) & (not ignore_checksums)
+        self.bad = (col["csum_ok"] == 0) & (not ignore_checksums)
         self.good = ~self.bad
         self.ctrl = self.good & (self.syn | self.fin | self.rst)
         self.bits0 = self.good & ~(self.syn | self.fin | self.rst)
         self.gkey = self.cidx * 2 + self.dir
         g = np.flatnonzero(self.good)
         self.dorder = g[np.argsort(self.gkey[g], kind="stable")]   # good rows by (conn, dir)
-        self.port_flip = self._port_flip(fl[self.cstart], sport[self.cstart],
-                                         dport[self.cstart], ports)
+        self.port_flip = self._port_flip(fl[self.cstart].astype(np.int64),
+                                         sport[self.cstart].astype(np.int64),
+                                         dport[self.cstart].astype(np.int64), ports)
         self.u = self._unwrap()
         # seq_one_past_segment (get_segment_len: RST payload is not sequence space)
         self.ulen = self.u + np.where(self.rst, 0, self.plen) + self.syn + self.fin
@@ -492,7 +478,7 @@ class _Acks:
         self.clean = s.clean(side, self.rows) & s.clean(1 - side, self.rows)
 
 
-def _holes(t: _Table, q: _Seq, a: _Acks, data: np.ndarray, d: int) -> np.ndarray:
+def _holes(t: _Table, q: _Seq, a: _Acks, data: np.ndarray) -> np.ndarray:
     """Acks that pass a hole below data already seen from S (lost segment not resent first).
 
     A hole starts where a data segment begins above every byte seen before it; it is filled
@@ -509,13 +495,17 @@ def _holes(t: _Table, q: _Seq, a: _Acks, data: np.ndarray, d: int) -> np.ndarray
     segs = pd.DataFrame({"fill": ds, "c": c, "at": lo})
     fill = pd.merge_asof(holes, segs, left_on="row", right_on="fill", by=["c", "at"],
                          direction="forward", allow_exact_matches=False)["fill"].to_numpy()
-    key = _seg_offsets(a.c) + a.runmax
-    grp = np.searchsorted(a.c, holes["c"].to_numpy())
-    off = np.where(grp < len(a.c), _seg_offsets(a.c)[np.minimum(grp, len(a.c) - 1)], 0)
-    first_pass = np.searchsorted(key, off + holes["at"].to_numpy(), side="right")
+    hc, at = holes["c"].to_numpy(), holes["at"].to_numpy()
+    # First ack of the hole's connection whose running max passes the hole: merge the
+    # holes into the (conn, running max) order; acks equal to the hole start sort first.
+    typ = np.r_[np.zeros(len(a.c), dtype=np.int64), np.ones(len(hc), dtype=np.int64)]
+    order = np.lexsort((typ, np.r_[a.runmax, at], np.r_[a.c, hc]))
+    acks_before = np.cumsum(typ[order] == 0)
+    first_pass = np.empty(len(hc), dtype=np.int64)
+    first_pass[order[typ[order] == 1] - len(a.c)] = acks_before[typ[order] == 1]
     after = np.searchsorted(a.rows, holes["row"].to_numpy(), side="right")
     k = np.minimum(first_pass, len(a.rows) - 1)
-    ok = (first_pass < len(a.rows)) & (a.c[k] == holes["c"].to_numpy()) & (first_pass >= after)
+    ok = (first_pass < len(a.rows)) & (a.c[k] == hc) & (first_pass >= after)
     ok &= ~(fill <= a.rows[k]) & a.clean[k]            # NaN fill: never resent
     return a.rows[k[ok]]
 
@@ -535,7 +525,7 @@ def _gaps(t: _Table, m: _Machines, s: _States, q: _Seq) -> tuple[np.ndarray, ...
         prev = _shift_in_seg(a.runmax, a.c, NEG)
         top = a.adj > np.maximum(np.maximum(hwm[a.rows], prev), a.start + 1)
         top &= a.clean & ~(m.partial[a.c] & (a.adj - a.start <= 2))   # Undelivered()
-        for rows in (a.rows[top], _holes(t, q, a, data, d)):
+        for rows in (a.rows[top], _holes(t, q, a, data)):
             rows_out.append(rows)
             ep_out.append(np.full(len(rows), d, dtype=np.int64))
         nr = ~t.rst[a.rows]
@@ -624,17 +614,19 @@ def _conn_state(t: _Table, s: _States, q: _Seq, ack_max: np.ndarray,
 
 
 def zeek_columns(pk: pd.DataFrame, *, ignore_checksums: bool = False,
-                 likely_server_ports: frozenset[int] = LIKELY_SERVER_PORTS) -> pd.DataFrame:
+                 likely_server_ports: frozenset[int] = LIKELY_SERVER_PORTS,
+                 order: np.ndarray | None = None) -> pd.DataFrame:
     """Zeek's ``conn_state``, ``history`` and whether Zeek's originator sent the first packet.
 
     ``pk``: packets in capture order with conn_id, src, dst, sport, dport, seq, ack, flags,
     payload_len, window, csum_ok (1 good, 0 bad, -1 unknown) and ts_ns. Returns one row per
-    conn_id. ``ignore_checksums`` mirrors ``zeek -C``.
+    conn_id. ``ignore_checksums`` mirrors ``zeek -C``. ``order``, if given, is a permutation
+    that already groups the rows by connection in capture order (saves a sort).
     """
     cols = ["conn_state", "history", "zeek_orig_is_first_sender"]
     if len(pk) == 0:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="conn_id", dtype=np.int64))
-    t = _Table(pk, ignore_checksums, likely_server_ports)
+    t = _Table(pk, ignore_checksums, likely_server_ports, order)
     m = _Machines(t)
     s = _States(t, m)
     q = _Seq(t, m, s)
