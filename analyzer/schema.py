@@ -36,6 +36,8 @@ ANOM_BAD_OPTIONS: Final = 0x0010         # TCP options could not be parsed to th
 ANOM_ZERO_PORT: Final = 0x0020           # source or destination port 0
 ANOM_BAD_FLAGS: Final = 0x0040           # impossible combination: SYN+FIN, SYN+RST, no flags at all
 ANOM_TRUNCATED_HEADER: Final = 0x0080    # TCP header itself cut by the snaplen (options lost)
+ANOM_RESERVED_BITS: Final = 0x0100       # reserved header bits set (0x0E00 of the 12-bit field;
+                                         # they are not part of the ``flags`` column)
 
 ANOMALY_NAMES: Final = {
     ANOM_TRUNCATED_PAYLOAD: "truncated_payload",
@@ -46,6 +48,7 @@ ANOMALY_NAMES: Final = {
     ANOM_ZERO_PORT: "zero_port",
     ANOM_BAD_FLAGS: "bad_flag_combination",
     ANOM_TRUNCATED_HEADER: "truncated_tcp_header",
+    ANOM_RESERVED_BITS: "reserved_bits_set",
 }
 
 # --- The packet table produced by analyzer.decode (name -> dtype). -1 means "absent"

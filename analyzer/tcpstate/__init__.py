@@ -20,8 +20,6 @@ from analyzer.tcpstate.states import State, Transition, parse_state
 __all__ = ["State", "Timelines", "Transition", "endpoint_timelines", "parse_state"]
 
 ENDPOINTS = ("client", "server")
-TRANSITION_COLUMNS = ("conn_id", "endpoint", "frame", "ts_ns", "from_state", "to_state",
-                      "cause", "observed", "evidence_frame", "at_frame")
 
 
 @dataclass(slots=True)
@@ -52,46 +50,66 @@ def _signatures(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     return sig, templates
 
 
+STATE_NAMES = [st.value for st in State]
+
+
 def _broadcast(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
                sel_rows: np.ndarray, frame: np.ndarray, ts: np.ndarray) -> pd.DataFrame:
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in TRANSITION_COLUMNS}
+    """Template steps → one transition row per (connection, step), vectorized per template."""
     order = np.argsort(sig, kind="stable")
     bounds = np.searchsorted(sig[order], np.arange(len(templates) + 1))
+    causes: dict[str, int] = {}
+    conn_l, step_l = [], []
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("endpoint", "from", "to", "cause",
+                                                        "observed", "cause_row", "at_row",
+                                                        "ev_row")}
     for t_id, tpl in enumerate(templates):
+        if not tpl.steps:
+            continue
         conns = order[bounds[t_id]:bounds[t_id + 1]]
-        base = starts[conns]
-        for step in tpl.steps:
-            cause = sel_rows[base + step.cause_row]
-            at = sel_rows[base + step.at_row]
-            ev = sel_rows[base + step.evidence_row] if step.evidence_row >= 0 else None
-            k = len(conns)
-            parts["conn_id"].append(conns)
-            parts["endpoint"].append(np.full(k, step.endpoint, dtype=np.int8))
-            parts["frame"].append(frame[cause])
-            parts["ts_ns"].append(ts[at])
-            parts["from_state"].append(np.full(k, step.from_state.value, dtype=object))
-            parts["to_state"].append(np.full(k, step.to_state.value, dtype=object))
-            parts["cause"].append(np.full(k, step.cause, dtype=object))
-            parts["observed"].append(np.full(k, step.observed))
-            parts["evidence_frame"].append(frame[ev] if ev is not None
-                                           else np.full(k, -1, dtype=np.int64))
-            parts["at_frame"].append(frame[at])
-    return _frame_from_parts(parts)
-
-
-def _frame_from_parts(parts: dict[str, list[np.ndarray]]) -> pd.DataFrame:
-    if not parts["conn_id"]:
+        k = len(tpl.steps)
+        conn_l.append(np.repeat(conns, k))
+        base = np.repeat(starts[conns], k)
+        def per_step(values: list[int]) -> np.ndarray:
+            return np.tile(np.asarray(values, dtype=np.int64), len(conns))
+        cols["endpoint"].append(per_step([st.endpoint for st in tpl.steps]))
+        cols["from"].append(per_step([STATE_NAMES.index(st.from_state.value) for st in tpl.steps]))
+        cols["to"].append(per_step([STATE_NAMES.index(st.to_state.value) for st in tpl.steps]))
+        cols["cause"].append(per_step([causes.setdefault(st.cause, len(causes))
+                                       for st in tpl.steps]))
+        cols["observed"].append(per_step([int(st.observed) for st in tpl.steps]))
+        cols["cause_row"].append(base + per_step([st.cause_row for st in tpl.steps]))
+        cols["at_row"].append(base + per_step([st.at_row for st in tpl.steps]))
+        ev = per_step([st.evidence_row for st in tpl.steps])
+        cols["ev_row"].append(np.where(ev >= 0, base + ev, -1))
+        step_l.append(per_step(list(range(k))))
+    if not conn_l:
         return empty_transitions()
-    df = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
-    return df
+    cat = {k: np.concatenate(v) for k, v in cols.items()}
+    ev_row = cat["ev_row"]
+    evidence = np.where(ev_row >= 0, frame[sel_rows[np.maximum(ev_row, 0)]], -1)
+    at = sel_rows[cat["at_row"]]
+    return pd.DataFrame({
+        "conn_id": np.concatenate(conn_l),
+        "endpoint": cat["endpoint"].astype(np.int8),
+        "frame": frame[sel_rows[cat["cause_row"]]],
+        "ts_ns": ts[at],
+        "from_state": pd.Categorical.from_codes(cat["from"], categories=STATE_NAMES),
+        "to_state": pd.Categorical.from_codes(cat["to"], categories=STATE_NAMES),
+        "cause": pd.Categorical.from_codes(cat["cause"], categories=list(causes)),
+        "observed": cat["observed"].astype(bool),
+        "evidence_frame": evidence.astype(np.int64),
+        "at_frame": frame[at],
+    })
 
 
 def empty_transitions() -> pd.DataFrame:
     return pd.DataFrame({
         "conn_id": np.empty(0, np.int64), "endpoint": np.empty(0, np.int8),
         "frame": np.empty(0, np.int64), "ts_ns": np.empty(0, np.int64),
-        "from_state": np.empty(0, object), "to_state": np.empty(0, object),
-        "cause": np.empty(0, object), "observed": np.empty(0, bool),
+        "from_state": pd.Categorical([], categories=STATE_NAMES),
+        "to_state": pd.Categorical([], categories=STATE_NAMES),
+        "cause": pd.Categorical([]), "observed": np.empty(0, bool),
         "evidence_frame": np.empty(0, np.int64), "at_frame": np.empty(0, np.int64)})
 
 
@@ -118,16 +136,26 @@ def _time_wait(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
 def _expire_time_wait(final: np.ndarray, tw_ns: np.ndarray, capture_end: int, msl2_ns: int,
                       ) -> pd.DataFrame:
     """Inferred TIME_WAIT → CLOSED transitions for endpoints whose 2·MSL ran out in the capture."""
-    rows = []
+    parts = []
+    cause = f"2·MSL ({msl2_ns / 1e9:g} s) elapsed"
     for e in (0, 1):
         done = np.flatnonzero((final[:, e] == State.TIME_WAIT.value) & (tw_ns[:, e] >= 0)
                               & (tw_ns[:, e] + msl2_ns <= capture_end))
-        for c in done.tolist():
-            rows.append((c, e, -1, int(tw_ns[c, e]) + msl2_ns, State.TIME_WAIT.value,
-                         State.CLOSED.value, f"2·MSL ({msl2_ns / 1e9:g} s) elapsed", False,
-                         -1, -1))
-            final[c, e] = State.CLOSED.value
-    return pd.DataFrame(rows, columns=list(TRANSITION_COLUMNS))
+        if len(done) == 0:
+            continue
+        final[done, e] = State.CLOSED.value
+        k = len(done)
+        parts.append(pd.DataFrame({
+            "conn_id": done, "endpoint": np.full(k, e, dtype=np.int8),
+            "frame": np.full(k, -1, dtype=np.int64), "ts_ns": tw_ns[done, e] + msl2_ns,
+            "from_state": pd.Categorical.from_codes(
+                np.full(k, STATE_NAMES.index(State.TIME_WAIT.value)), categories=STATE_NAMES),
+            "to_state": pd.Categorical.from_codes(
+                np.full(k, STATE_NAMES.index(State.CLOSED.value)), categories=STATE_NAMES),
+            "cause": pd.Categorical([cause] * k), "observed": np.zeros(k, dtype=bool),
+            "evidence_frame": np.full(k, -1, dtype=np.int64),
+            "at_frame": np.full(k, -1, dtype=np.int64)}))
+    return pd.concat(parts, ignore_index=True) if parts else empty_transitions()
 
 
 def endpoint_timelines(cols: dict[str, np.ndarray], fl: Flows, *, time_wait_s: float = 60.0,
@@ -158,7 +186,9 @@ def endpoint_timelines(cols: dict[str, np.ndarray], fl: Flows, *, time_wait_s: f
     expired = _expire_time_wait(final, tw_ns, capture_end, int(time_wait_s * 1e9))
     if len(expired):
         transitions = pd.concat([transitions, expired], ignore_index=True)
-    transitions = transitions.sort_values(["conn_id", "ts_ns", "at_frame"], kind="stable")
+        transitions["cause"] = transitions["cause"].astype("category")
+    order = np.lexsort((transitions["ts_ns"].to_numpy(), transitions["conn_id"].to_numpy()))
+    transitions = transitions.iloc[order]
     transitions["endpoint"] = pd.Categorical.from_codes(
         transitions["endpoint"].to_numpy(np.int8), categories=list(ENDPOINTS))
     return Timelines(transitions.reset_index(drop=True), initial, final, tw_ns)

@@ -1,0 +1,219 @@
+"""decode_capture: a capture file in, the columnar packet table out.
+
+Each frame batch from :mod:`analyzer.capture` goes through the link, IP and TCP layers
+as whole arrays, and its rows are appended to preallocated columns (:mod:`.store`).
+TCP checksums of a batch are verified in a worker thread (NumPy releases the GIL) while
+the next chunk is read and walked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from analyzer.capture import BaseReader, FrameBatch, open_capture
+from analyzer.decode.addresses import AddressBook
+from analyzer.decode.checksum import verify_tcp_checksums
+from analyzer.decode.ip import Net, network_layer
+from analyzer.decode.link import LINK_NAMES, PROTO_UNSUPPORTED, SUPPORTED_LINKTYPES, link_layer
+from analyzer.decode.model import MAX_ANOMALY_ROWS, Decoded, DecodeStats, FrameIssues
+from analyzer.decode.store import ColumnStore
+from analyzer.decode.tcp import parse_options, tcp_fields
+from analyzer.errors import UnsupportedLinkTypeError
+from analyzer.schema import (
+    ANOM_BAD_CHECKSUM,
+    ANOM_BAD_IP_LEN,
+    ANOM_BAD_OPTIONS,
+    ANOM_BAD_TCP_HDR_LEN,
+    ANOM_TRUNCATED_PAYLOAD,
+    ANOMALY_TABLE_COLUMNS,
+    FRAME_TRUNCATED_TCP,
+    FRAME_UNSUPPORTED_LINKTYPE,
+    PACKET_COLUMNS,
+)
+
+__all__ = ["decode_capture"]
+
+Progress = Callable[[int, int | None], None]
+PCAP_LINKTYPE_OFFSET = 20
+
+
+class _Decoder:
+    """State carried across batches: addresses, counts, collected columns."""
+
+    def __init__(self, reader: BaseReader, verify_checksums: bool) -> None:
+        info = reader.info
+        self.reader = reader
+        self.verify = verify_checksums
+        self.book = AddressBook()
+        self.stats = DecodeStats(path=info.path, format=info.format, gzip=info.gzip,
+                                 checksums_verified=verify_checksums)
+        self.store = ColumnStore(PACKET_COLUMNS)
+        self.anomalies: list[tuple[int, int, str, str]] = []
+        self.dropped: dict[str, int] = {}      # anomalies beyond the cap, by code
+        self._pool = ThreadPoolExecutor(1, "synack-checksum") if verify_checksums else None
+        self._pending: tuple[Future[np.ndarray], slice, np.ndarray] | None = None
+        self._sized = False
+
+    def batch(self, batch: FrameBatch) -> None:
+        b = batch.buf
+        issues = FrameIssues()
+        link = link_layer(batch)
+        self._count_link(batch, link.proto, issues)
+        net = network_layer(b, link, batch.data_off + batch.origlen, self.book, issues,
+                            self.stats.non_tcp)
+        net, room = self._drop_short(net, link.end[net.rows] - net.l4, issues)
+        part, check = self._columns(batch, net, room, link.vlan[net.rows])
+        self._reserve(batch, part)
+        where = self.store.append(part)
+        self._record(batch, issues)
+        self._collect()
+        if self._pool is not None and check.size:
+            job = self._pool.submit(verify_tcp_checksums, b, net.l4[check], net.tcp_len[check],
+                                    net.pseudo[check])
+            self._pending = (job, where, check)
+
+    def _drop_short(self, net: Net, room: np.ndarray,
+                    issues: FrameIssues) -> tuple[Net, np.ndarray]:
+        """Segments with fewer than 20 captured TCP bytes become anomalies, not rows."""
+        short = room < 20
+        if not short.any():
+            return net, room
+        cut = room[short]
+        issues.add(net.rows[short], FRAME_TRUNCATED_TCP,
+                   lambda k: [f"only {r} bytes of the TCP header captured"
+                              for r in cut[k].tolist()])
+        self.stats.non_tcp["other_ip"] += int(short.sum())
+        keep = np.flatnonzero(~short)
+        return Net(**{k: v[keep] for k, v in vars(net).items()}), room[keep]
+
+    def _record(self, batch: FrameBatch, issues: FrameIssues) -> None:
+        room = max(0, MAX_ANOMALY_ROWS - len(self.anomalies))
+        self.anomalies += batch.anomalies[:room]
+        for _f, _t, code, _d in batch.anomalies[room:]:
+            self.dropped[code] = self.dropped.get(code, 0) + 1
+        records, dropped = issues.records(batch.frame, batch.ts_ns,
+                                          MAX_ANOMALY_ROWS - len(self.anomalies))
+        self.anomalies += records
+        for code, n in dropped.items():
+            self.dropped[code] = self.dropped.get(code, 0) + n
+
+    def _reserve(self, batch: FrameBatch, part: dict[str, np.ndarray]) -> None:
+        """Size the table once from the first batch: rows per byte times the file size."""
+        info = self.reader.info
+        if self._sized or info.gzip or not info.total_bytes or not batch.buf.size:
+            return
+        self._sized = True
+        per_byte = max(len(part["frame"]), 1) / batch.buf.size
+        self.store.reserve(int(per_byte * info.total_bytes * 1.25) + 1024)
+
+    def _collect(self) -> None:
+        """Wait for the previous batch's checksums and store them (its buffer is reused
+        by the batch after next, so this must happen before the next one is read)."""
+        if self._pending is None:
+            return
+        job, where, check = self._pending
+        self._pending = None
+        good = job.result()
+        rows = where.start + check
+        cols = self.store.columns
+        cols["csum_ok"][rows] = good
+        cols["anomalies"][rows[~good]] |= ANOM_BAD_CHECKSUM
+
+    def _count_link(self, batch: FrameBatch, proto: np.ndarray, issues: FrameIssues) -> None:
+        lts, counts = np.unique(batch.linktype, return_counts=True)
+        for lt, c in zip(lts.tolist(), counts.tolist(), strict=True):
+            self.stats.linktypes[lt] = self.stats.linktypes.get(lt, 0) + c
+            if lt >= 0 and lt not in SUPPORTED_LINKTYPES:
+                rows = np.flatnonzero((batch.linktype == lt) & (proto == PROTO_UNSUPPORTED))
+                issues.add(rows, FRAME_UNSUPPORTED_LINKTYPE,
+                           f"link type {lt} ({LINK_NAMES.get(lt, 'unknown')}) is not decoded "
+                           "natively")
+        if batch.frame.size:
+            ts = batch.ts_ns
+            lo, hi = int(ts.min()), int(ts.max())
+            s = self.stats
+            s.first_ts_ns = lo if s.first_ts_ns is None else min(s.first_ts_ns, lo)
+            s.last_ts_ns = hi if s.last_ts_ns is None else max(s.last_ts_ns, hi)
+
+    def _columns(self, batch: FrameBatch, net: Net, room: np.ndarray,
+                 vlan: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The batch's columns, and the rows whose checksum can be verified."""
+        b, r = batch.buf, net.rows
+        cols = tcp_fields(b, net.l4, net.tcp_len, room)
+        opts = parse_options(b, net.l4, cols.pop("opt_len"))
+        cols.pop("has_ack")
+        anomalies = cols["anomalies"] | net.anomalies
+        anomalies |= np.where(opts.pop("bad"), ANOM_BAD_OPTIONS, 0).astype(np.uint32)
+        ok = (anomalies & (ANOM_TRUNCATED_PAYLOAD | ANOM_BAD_IP_LEN | ANOM_BAD_TCP_HDR_LEN)
+              == 0) & net.verifiable & (room >= net.tcp_len)
+        check = np.flatnonzero(ok) if self.verify else np.empty(0, np.int64)
+        csum = np.full(r.size, -1, np.int8)
+        cols.update(opts)
+        cols.update(
+            frame=batch.frame[r], ts_ns=batch.ts_ns[r], iface=batch.iface[r],
+            ip_version=net.version, src=net.src, dst=net.dst,
+            payload_off=batch.base + net.l4 + cols["hdr_len"], ip_id=net.ip_id, ttl=net.ttl,
+            vlan=vlan, csum_ok=csum, anomalies=anomalies,
+        )
+        return cols, check
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def finish(self) -> Decoded:
+        info = self.reader.info
+        s = self.stats
+        s.frames, s.interfaces, s.snaplen = info.frames, info.interfaces, info.snaplen
+        s.bytes_read, s.warnings = info.bytes_read, info.warnings
+        self._collect()
+        if self.dropped:
+            counts = ", ".join(f"{n} {code}" for code, n in sorted(self.dropped.items()))
+            s.warnings.append(f"{info.path}: anomalies table capped at {MAX_ANOMALY_ROWS} "
+                              f"rows; not listed: {counts}")
+        columns = self.store.result()
+        s.tcp_segments = int(columns["frame"].size)
+        table = pd.DataFrame(self.anomalies, columns=list(ANOMALY_TABLE_COLUMNS))
+        table = table.astype({"frame": np.int64, "ts_ns": np.int64}).sort_values(
+            "frame", kind="stable").reset_index(drop=True)
+        return Decoded(columns=columns, addresses=self.book.texts, anomalies=table, stats=s)
+
+
+def _check_linktypes(reader: BaseReader) -> None:
+    """Raise when no interface of the capture has a link type decoded natively."""
+    ifaces = reader.info.interfaces
+    if ifaces and not any(i.linktype in SUPPORTED_LINKTYPES for i in ifaces):
+        lt = ifaces[0].linktype
+        offset = PCAP_LINKTYPE_OFFSET if reader.info.format == "pcap" else 8
+        raise UnsupportedLinkTypeError(reader.info.path, offset, lt, LINK_NAMES.get(lt, ""))
+
+
+def decode_capture(source: str, *, verify_checksums: bool = True,
+                   progress: Progress | None = None) -> Decoded:
+    """Decode every TCP segment of the capture at ``source`` (a path or ``"-"``).
+
+    ``progress(bytes_done, total_or_None)`` is called after each chunk is read (raw bytes,
+    i.e. compressed bytes for gzip). Raises :class:`~analyzer.errors.InputError`
+    subclasses for input that is not a capture at all or that has only link types
+    without native support; everything wrong inside the capture ends up in
+    ``Decoded.anomalies``, the ``anomalies`` column or ``stats.warnings``.
+    """
+    reader = open_capture(source)
+    try:
+        if reader.info.format == "pcap":
+            _check_linktypes(reader)
+        reader.progress = progress
+        decoder = _Decoder(reader, verify_checksums)
+        try:
+            for batch in reader.batches():
+                decoder.batch(batch)
+            _check_linktypes(reader)
+            return decoder.finish()
+        finally:
+            decoder.close()
+    finally:
+        reader.close()
