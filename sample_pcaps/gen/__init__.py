@@ -1,0 +1,1 @@
+"""Generator of the sample captures: namespaces, agents, capture, truth files."""
