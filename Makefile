@@ -40,3 +40,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# docs/checks.md is generated from the check registry (tests/test_checks_catalogue.py
+# fails when it is stale).
+docs:
+	$(PY) -m analyzer.checks.catalogue > docs/checks.md

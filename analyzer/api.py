@@ -15,6 +15,7 @@ from analyzer.flows.zeek import zeek_columns
 from analyzer.result import AnalysisResult
 from analyzer.tcpstate import endpoint_timelines
 from analyzer.tcpstate.summary import summary_states
+from analyzer.timing import analyze_timing
 
 __all__ = ["analyze", "analyze_columns"]
 
@@ -22,23 +23,28 @@ Progress = Callable[[int, int | None], None]
 
 
 def analyze(path: str, *, time_wait_s: float = 60.0, verify_checksums: bool = True,
-            progress: Progress | None = None) -> AnalysisResult:
+            progress: Progress | None = None, profile: str = "auto",
+            engine: str = "native") -> AnalysisResult:
     """Read a capture (path, or "-" for stdin) and analyse every TCP connection in it.
 
-    ``time_wait_s`` is 2·MSL of the profile assumed for TIME_WAIT expiry (Linux: 60 s).
-    Raises :class:`analyzer.errors.InputError` when the file is not a usable capture.
+    ``time_wait_s`` is 2·MSL of the profile assumed for TIME_WAIT expiry (Linux: 60 s);
+    ``profile`` the timing profile (auto|linux|rfc|macos|windows, see analyzer.timing);
+    ``engine`` what reads the packets: native, tshark (Wireshark's dissectors: tunnels,
+    exotic link types) or auto (native, tshark where native cannot decode; see
+    analyzer.engines). Raises :class:`analyzer.errors.InputError` when the file is not a
+    usable capture (:class:`~analyzer.errors.TsharkUnavailableError`: tshark is needed).
     """
-    from analyzer.decode import decode_capture
+    from analyzer.engines.auto import decode
 
-    decoded = decode_capture(path, verify_checksums=verify_checksums, progress=progress)
+    decoded = decode(path, engine, verify_checksums=verify_checksums, progress=progress)
     return analyze_columns(decoded.columns, decoded.addresses, source=path,
                            time_wait_s=time_wait_s, anomalies=decoded.anomalies,
-                           stats=decoded.stats)
+                           stats=decoded.stats, profile=profile)
 
 
 def analyze_columns(cols: dict[str, np.ndarray], addresses: list[str], *, source: str = "",
                     time_wait_s: float = 60.0, anomalies: pd.DataFrame | None = None,
-                    stats: Any = None) -> AnalysisResult:
+                    stats: Any = None, profile: str = "auto") -> AnalysisResult:
     """Run flows → states → checks on an already decoded packet table."""
     fl = build_flows(cols)
     timelines = endpoint_timelines(cols, fl, time_wait_s=time_wait_s)
@@ -52,6 +58,8 @@ def analyze_columns(cols: dict[str, np.ndarray], addresses: list[str], *, source
         anomalies = pd.DataFrame(columns=["frame", "ts_ns", "code", "detail"])
     result = AnalysisResult(source, cols, addresses, fl, timelines, conns, anomalies, stats,
                             warnings=list(getattr(stats, "warnings", []) or []))
+    result.timing = analyze_timing(result, profile)
+    result.connections = conns.join(result.timing.per_connection, on="conn_id")
     result.findings = run_checks(result)
     return result
 

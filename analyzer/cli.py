@@ -18,7 +18,14 @@ from analyzer.api import Progress, analyze
 from analyzer.errors import SynackError
 from analyzer.render.console import connections_table, print_table, states_table
 from analyzer.render.export import connections_records, summary_dict, write_output_dir
+from analyzer.render.findings import (
+    catalogue_markdown,
+    catalogue_table,
+    findings_records,
+    findings_table,
+)
 from analyzer.result import AnalysisResult
+from analyzer.timing import PROFILE_NAMES
 
 __all__ = ["main"]
 
@@ -49,10 +56,13 @@ def _console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=220)
 
 
-def _load(path: str, time_wait: float, checksums: bool) -> AnalysisResult:
+def _load(path: str, time_wait: float, checksums: bool, profile: str = "auto",
+          engine: str = "auto") -> AnalysisResult:
     with _progress(f"reading {Path(path).name}") as progress:
         result = analyze(path, time_wait_s=time_wait, verify_checksums=checksums,
-                         progress=progress)
+                         progress=progress, profile=profile, engine=engine)
+    if getattr(result.stats, "fallback", ""):
+        click.echo(f"synack: {path}: {result.stats.fallback}", err=True)
     for w in result.warnings:
         click.echo(f"synack: warning: {path}: {w}", err=True)
     return result
@@ -90,14 +100,24 @@ def cli() -> None:
 @click.option("--max-rows", type=int, default=50, show_default=True,
               help="Rows of the terminal table.")
 @click.option("--all", "show_all", is_flag=True, help="Show every connection in the table.")
+@click.option("--findings", "show_findings", is_flag=True,
+              help="Print the findings (protocol checks) after the connections.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the findings' messages.")
+@click.option("--profile", type=click.Choice(PROFILE_NAMES), default="auto", show_default=True,
+              help="OS timing profile for retransmission/TIME_WAIT checks (see `timing`).")
+@click.option("--engine", type=click.Choice(["auto", "native", "tshark"]), default="auto",
+              show_default=True, help="What reads the packets: native, tshark (Wireshark's "
+              "dissectors: tunnels, any link type), or auto (native, else tshark).")
 @_with_common
 def analyze_cmd(captures: tuple[str, ...], fmt: str, output: Path | None, max_rows: int,
-                show_all: bool, time_wait: float, no_checksums: bool) -> None:
+                show_all: bool, show_findings: bool, lang: str, profile: str, engine: str,
+                time_wait: float, no_checksums: bool) -> None:
     """Connections of each CAPTURE (a file, or - for stdin) and how each one ended."""
     console = _console()
     docs = []
     for path in captures:
-        result = _load(path, time_wait, not no_checksums)
+        result = _load(path, time_wait, not no_checksums, profile, engine)
         if output is not None:
             target = output if len(captures) == 1 else output / Path(path).stem
             write_output_dir(result, target)
@@ -106,11 +126,14 @@ def analyze_cmd(captures: tuple[str, ...], fmt: str, output: Path | None, max_ro
                     f"{len(result.columns['frame']):,} segments"
             print_table(connections_table(result.connections, title,
                                           None if show_all else max_rows), console)
+            if show_findings:
+                _print_findings(result, path, lang, None if show_all else max_rows, console)
         elif fmt == "csv":
             sys.stdout.write(result.connections.assign(capture=path).to_csv(index=False))
         else:
             doc = summary_dict(result)
             doc["connection_table"] = connections_records(result.connections)
+            doc["findings"] = findings_records(result.findings, lang)
             docs.append(doc)
     if fmt == "json":
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
@@ -143,6 +166,57 @@ def states_cmd(capture: str, conn_id: int, fmt: str, time_wait: float,
         where = f"frame {r.frame}" if r.frame >= 0 else "timer"
         click.echo(f"  {r.endpoint:6} {r.from_state:>12} → {r.to_state:<12} {where:>10}  "
                    f"{how:8}  {r.cause}")
+
+
+def _print_findings(result: AnalysisResult, path: str, lang: str, max_rows: int | None,
+                    console: Console) -> None:
+    fd = result.findings
+    if len(fd) == 0:
+        console.print(f"{path}：没有检查结果" if lang == "zh" else f"{path}: no findings")
+        return
+    counts = fd["severity"].astype(str).value_counts() if len(fd) else None
+    parts = [f"{int(counts.get(s, 0))} {s}" for s in ("error", "warning", "info")] \
+        if counts is not None else []
+    title = f"{path}: {len(fd):,} findings" + (f" ({', '.join(parts)})" if parts else "")
+    if lang == "zh":
+        title = f"{path}：{len(fd):,} 条检查结果"
+    print_table(findings_table(fd, title, lang, max_rows), console)
+
+
+@cli.command("explain")
+@click.argument("capture")
+@click.option("--conn", "conn_id", type=int, required=True, help="Connection id (see analyze).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@_with_common
+def explain_cmd(capture: str, conn_id: int, lang: str, time_wait: float,
+                no_checksums: bool) -> None:
+    """One connection told in plain words: handshake, teardown, findings and why."""
+    from analyzer.render.story import explain_text
+
+    result = _load(capture, time_wait, not no_checksums)
+    click.echo(explain_text(result, conn_id, lang), nl=False)
+
+
+@cli.command("checks")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown"]), default="table",
+              show_default=True)
+def checks_cmd(lang: str, fmt: str) -> None:
+    """The catalogue of checks: id, severity, RFC reference and explanation."""
+    if fmt == "markdown":
+        click.echo(catalogue_markdown(lang), nl=False)
+        return
+    print_table(catalogue_table(lang), _console())
+
+
+def _register_commands() -> None:
+    from analyzer.commands import all_commands
+
+    for cmd in all_commands():
+        cli.add_command(cmd)
+
+
+_register_commands()
 
 
 def main() -> None:

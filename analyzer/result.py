@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ from analyzer.flows import Flows
 from analyzer.flows.groups import NONE
 from analyzer.schema import FLAG_LETTERS
 from analyzer.tcpstate import Timelines
+
+if TYPE_CHECKING:
+    from analyzer.timing import Timing
 
 __all__ = ["AnalysisResult", "flag_strings"]
 
@@ -45,10 +48,20 @@ class AnalysisResult:
     stats: Any = field(repr=False)
     warnings: list[str] = field(default_factory=list)
     findings: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    timing: Timing | None = field(default=None, repr=False)
 
     @property
     def transitions(self) -> pd.DataFrame:
         return self.timelines.transitions
+
+    @property
+    def retransmissions(self) -> pd.DataFrame:
+        """One row per retransmitted segment (kind, chain, gap, ratio; see analyzer.timing)."""
+        if self.timing is None:
+            from analyzer.timing import analyze_timing
+
+            self.timing = analyze_timing(self)
+        return self.timing.retransmissions
 
     @cached_property
     def packets(self) -> pd.DataFrame:

@@ -307,7 +307,6 @@ def _corpus() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-@pytest.mark.skipif(not PCAPS.is_dir(), reason="shared captures not present")
 @pytest.mark.parametrize("row", _corpus(), ids=lambda r: r["name"])
 def test_frame_counts_match_wireshark(row: dict[str, str]) -> None:
     cols, info = read_all(PCAPS / row["name"])

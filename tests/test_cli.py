@@ -92,7 +92,7 @@ def test_unsupported_link_type(tmp_path: Path):
     p = tmp_path / "arcnet.pcap"
     p.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 129)
                   + struct.pack("<IIII", 0, 0, 4, 4) + b"\0\0\0\0")
-    r = synack("analyze", str(p))
+    r = synack("analyze", "--engine", "native", str(p))
     assert r.returncode == 2 and "unsupported link type 129" in r.stderr
 
 

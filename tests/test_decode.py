@@ -138,7 +138,6 @@ def differences(name: str) -> dict[str, set[int] | str]:
     return found
 
 
-@pytest.mark.skipif(not PCAPS.is_dir(), reason="shared captures not present")
 @pytest.mark.parametrize("name", _corpus())
 def test_packet_table_matches_tshark(name: str) -> None:
     if name in NOT_NATIVE:
@@ -152,7 +151,6 @@ def test_packet_table_matches_tshark(name: str) -> None:
     assert differences(name) == expected
 
 
-@pytest.mark.skipif(not PCAPS.is_dir(), reason="shared captures not present")
 @pytest.mark.parametrize("name", ["ppa1-http-fault-post.pcap", "suri-http-mime-truncated.pcap"])
 def test_captures_cut_short(name: str) -> None:
     d = decode_capture(str(PCAPS / name))
@@ -161,7 +159,6 @@ def test_captures_cut_short(name: str) -> None:
     assert len(d.stats.warnings) == 1 and "cut short" in d.stats.warnings[0]
 
 
-@pytest.mark.skipif(not PCAPS.is_dir(), reason="shared captures not present")
 def test_invalid_timestamps_clamped() -> None:
     d = decode_capture(str(PCAPS / "tcpdump-timestamp_invalid_nano.pcap"))
     assert d.columns["ts_ns"].tolist() == [1418145369999999999, 1418145370999999999,
@@ -201,7 +198,6 @@ def dpkt_rows(path: Path) -> list[tuple[int, dict[str, int]]]:
     return out
 
 
-@pytest.mark.skipif(not PCAPS.is_dir(), reason="shared captures not present")
 @pytest.mark.parametrize("name", ["ndpi-sites.pcapng", "ws-tls_ciphers.pcap",
                                   "ppa1-email-troubles.pcap", "suri-syn_retransmit_with_ts.pcap",
                                   "honeynet-fc4.pcap"])
@@ -500,7 +496,6 @@ def test_random_frames_never_raise(tmp_path: Path, linktype: int) -> None:
     assert len(d) <= 400 and (np.diff(d.columns["frame"]) > 0).all()
 
 
-@pytest.mark.skipif(not PCAPS.is_dir(), reason="shared captures not present")
 def test_mutated_captures_give_data_or_input_errors(tmp_path: Path) -> None:
     """Bit-flipped and truncated corpus files: only InputError may escape, never a crash."""
     import contextlib

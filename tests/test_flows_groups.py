@@ -1,7 +1,12 @@
 import numpy as np
 
 from analyzer.flows.groups import (
-    NONE, Grouping, first_where, group_cummax_excl, last_value_ffill, last_where,
+    NONE,
+    Grouping,
+    first_where,
+    group_cummax_excl,
+    last_value_ffill,
+    last_where,
 )
 
 

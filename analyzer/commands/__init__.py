@@ -8,7 +8,7 @@ import importlib
 
 import click
 
-MODULES: list[str] = []
+MODULES: list[str] = ["timing", "follow", "crosscheck"]
 
 
 def all_commands() -> list[click.Command]:

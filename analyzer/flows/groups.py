@@ -15,6 +15,7 @@ import numpy as np
 
 __all__ = [
     "NONE", "Grouping", "first_where", "group_cummax_excl", "last_value_ffill", "last_where",
+    "next_where",
 ]
 
 NONE = np.iinfo(np.int64).min
@@ -133,4 +134,20 @@ def last_value_ffill(grouping: Grouping, mask: np.ndarray, values: np.ndarray) -
     latest = np.maximum.accumulate(np.where(m, positions, -1))
     vals = values[grouping.order].astype(np.int64)
     out[grouping.order] = np.where(latest >= seg_first, vals[np.maximum(latest, 0)], NONE)
+    return out
+
+
+def next_where(grouping: Grouping, mask: np.ndarray) -> np.ndarray:
+    """Per row: index of the next row (strictly after it) in its group with ``mask``, or -1."""
+    n = len(mask)
+    out = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return out
+    order, starts = grouping.order, grouping.starts
+    cand = np.where(mask[order], np.arange(n), n)
+    following = np.append(cand[1:], n)
+    nearest = np.minimum.accumulate(following[::-1])[::-1]
+    ends = np.flatnonzero(np.append(starts[1:], True))
+    seg_end = ends[np.cumsum(starts) - 1]
+    out[order] = np.where(nearest <= seg_end, order[np.minimum(nearest, n - 1)], -1)
     return out

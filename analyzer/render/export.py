@@ -42,22 +42,23 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "source": result.source,
         "format": getattr(st, "format", None),
         "frames": getattr(st, "frames", None),
-        "tcp_segments": int(len(result.columns["frame"])),
+        "tcp_segments": len(result.columns["frame"]),
         "non_tcp": dict(getattr(st, "non_tcp", {}) or {}),
-        "connections": int(len(conns)),
+        "connections": len(conns),
         "by_summary": {str(k): int(v) for k, v in
                        conns["summary"].value_counts().sort_index().items() if v},
-        "anomalies": int(len(result.anomalies)),
+        "anomalies": len(result.anomalies),
         "warnings": list(result.warnings),
     }
 
 
 def write_output_dir(result: AnalysisResult, out: Path) -> list[Path]:
-    """Write connections.csv, transitions.csv, anomalies.csv, packets.(parquet|csv), summary.json."""
+    """Write connections, transitions, anomalies and findings (.csv), packets.(parquet|csv)
+    and summary.json."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in (("connections", result.connections), ("transitions", result.transitions),
-                     ("anomalies", result.anomalies)):
+                     ("anomalies", result.anomalies), ("findings", result.findings)):
         p = out / f"{name}.csv"
         df.to_csv(p, index=False)
         written.append(p)
