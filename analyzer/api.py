@@ -8,14 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analyzer.checks import run_checks
 from analyzer.flows import Flows, build_flows
 from analyzer.flows.table import connection_table
 from analyzer.flows.zeek import zeek_columns
 from analyzer.result import AnalysisResult
 from analyzer.tcpstate import endpoint_timelines
 from analyzer.tcpstate.summary import summary_states
-from analyzer.timing import analyze_timing
 
 __all__ = ["analyze", "analyze_columns"]
 
@@ -45,7 +43,10 @@ def analyze(path: str, *, time_wait_s: float = 60.0, verify_checksums: bool = Tr
 def analyze_columns(cols: dict[str, np.ndarray], addresses: list[str], *, source: str = "",
                     time_wait_s: float = 60.0, anomalies: pd.DataFrame | None = None,
                     stats: Any = None, profile: str = "auto") -> AnalysisResult:
-    """Run flows → states → checks on an already decoded packet table."""
+    """Run flows → states → summary on an already decoded packet table.
+
+    Timing, findings and the packet DataFrame are computed when first used.
+    """
     fl = build_flows(cols)
     timelines = endpoint_timelines(cols, fl, time_wait_s=time_wait_s)
     conns = connection_table(cols, fl, addresses)
@@ -56,12 +57,8 @@ def analyze_columns(cols: dict[str, np.ndarray], addresses: list[str], *, source
     conns = _add_zeek(conns, cols, fl)
     if anomalies is None:
         anomalies = pd.DataFrame(columns=["frame", "ts_ns", "code", "detail"])
-    result = AnalysisResult(source, cols, addresses, fl, timelines, conns, anomalies, stats,
-                            warnings=list(getattr(stats, "warnings", []) or []))
-    result.timing = analyze_timing(result, profile)
-    result.connections = conns.join(result.timing.per_connection, on="conn_id")
-    result.findings = run_checks(result)
-    return result
+    return AnalysisResult(source, cols, addresses, fl, timelines, conns, anomalies, stats,
+                          warnings=list(getattr(stats, "warnings", []) or []), profile=profile)
 
 
 def _add_zeek(conns: pd.DataFrame, cols: dict[str, np.ndarray], fl: Flows) -> pd.DataFrame:

@@ -122,9 +122,10 @@ def analyze_cmd(captures: tuple[str, ...], fmt: str, output: Path | None, max_ro
             target = output if len(captures) == 1 else output / Path(path).stem
             write_output_dir(result, target)
         if fmt == "table":
-            title = f"{path}: {len(result.connections):,} TCP connections, " \
+            conns = result.connections if show_findings else result.core_connections
+            title = f"{path}: {len(conns):,} TCP connections, " \
                     f"{len(result.columns['frame']):,} segments"
-            print_table(connections_table(result.connections, title,
+            print_table(connections_table(conns, title,
                                           None if show_all else max_rows), console)
             if show_findings:
                 _print_findings(result, path, lang, None if show_all else max_rows, console)

@@ -34,8 +34,12 @@ class AnalysisResult:
     """Everything synack learned from one capture.
 
     ``connections`` has one row per connection, ``transitions`` one row per endpoint
-    state change, ``packets`` one row per TCP segment (built on first access),
-    ``anomalies`` one row per problem found inside the capture.
+    state change, ``packets`` one row per TCP segment, ``findings`` one row per problem
+    found by the checks, ``anomalies`` one row per problem inside the capture file.
+
+    The state timelines and ``core_connections`` (identity, counts, ISNs, handshake RTT,
+    states, summary word, Zeek columns) are computed by ``analyze``; ``timing`` (and the
+    timing columns of ``connections``), ``findings`` and ``packets`` on first access.
     """
 
     source: str
@@ -43,24 +47,38 @@ class AnalysisResult:
     addresses: list[str] = field(repr=False)
     flows: Flows = field(repr=False)
     timelines: Timelines = field(repr=False)
-    connections: pd.DataFrame = field(repr=False)
+    core_connections: pd.DataFrame = field(repr=False)
     anomalies: pd.DataFrame = field(repr=False)
     stats: Any = field(repr=False)
     warnings: list[str] = field(default_factory=list)
-    findings: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
-    timing: Timing | None = field(default=None, repr=False)
+    profile: str = "auto"
 
     @property
     def transitions(self) -> pd.DataFrame:
         return self.timelines.transitions
 
+    @cached_property
+    def timing(self) -> Timing:
+        """Retransmissions, backoff chains, RTT, TIME_WAIT (see analyzer.timing)."""
+        from analyzer.timing import analyze_timing
+
+        return analyze_timing(self, self.profile)
+
+    @cached_property
+    def connections(self) -> pd.DataFrame:
+        """One row per connection: ``core_connections`` plus the timing columns."""
+        return self.core_connections.join(self.timing.per_connection, on="conn_id")
+
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        """One row per finding of every registered check (see analyzer.checks)."""
+        from analyzer.checks import run_checks
+
+        return run_checks(self)
+
     @property
     def retransmissions(self) -> pd.DataFrame:
         """One row per retransmitted segment (kind, chain, gap, ratio; see analyzer.timing)."""
-        if self.timing is None:
-            from analyzer.timing import analyze_timing
-
-            self.timing = analyze_timing(self)
         return self.timing.retransmissions
 
     @cached_property
@@ -86,10 +104,12 @@ class AnalysisResult:
 
     def connection(self, conn_id: int) -> pd.Series:
         """One row of ``connections``; UsageError for an id that does not exist."""
-        if not 0 <= conn_id < len(self.connections):
+        n = len(self.core_connections)
+        if not 0 <= conn_id < n:
             raise UsageError(f"no connection {conn_id}: this capture has connections "
-                             f"0..{len(self.connections) - 1}")
-        return self.connections.iloc[conn_id]
+                             f"0..{n - 1}" if n else f"no connection {conn_id}: this capture "
+                             "has no TCP connection")
+        return self.core_connections.iloc[conn_id]
 
     def states(self, conn_id: int) -> pd.DataFrame:
         """Per-packet timeline of one connection: each row with both endpoints' states after it."""

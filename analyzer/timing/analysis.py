@@ -46,7 +46,7 @@ class Timing:
 
 def analyze_timing(result: AnalysisResult, profile: str = "auto") -> Timing:
     """Timing analysis of ``result`` under ``profile`` (auto|linux|rfc|macos|windows)."""
-    cols, fl, conns = result.columns, result.flows, result.connections
+    cols, fl, conns = result.columns, result.flows, result.core_connections
     ctx = build_context(cols, fl, conns)
     res = find_resends(cols, ctx, fl)
     rows, ts = res.rows, ctx.ts
@@ -149,7 +149,7 @@ def _finish(result: AnalysisResult, ctx: RowContext, profile: Profile, fit: pd.D
     chains = chain_table(cols, fl, ctx, tx, heads, profile)
     rto = profile.rto(rtt_est.srtt, rtt_est.rttvar)
     rtt = rtt_est.frame(cols, rto)
-    tw = time_wait_table(cols, fl, ctx, result.connections, result.transitions,
+    tw = time_wait_table(cols, fl, ctx, result.core_connections, result.transitions,
                          result.timelines.time_wait_enter_ns, profile)
     series = time_wait_series(tw)
     percon = per_connection(fl.n_conn, tx, chains, tw, rtt)
