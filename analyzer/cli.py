@@ -16,7 +16,12 @@ from rich.console import Console
 
 from analyzer.api import Progress, analyze
 from analyzer.errors import SynackError
-from analyzer.render.console import connections_table, print_table, states_table
+from analyzer.render.console import (
+    connections_table,
+    print_table,
+    states_table,
+    transition_lines,
+)
 from analyzer.render.export import connections_records, summary_dict, write_output_dir
 from analyzer.render.findings import (
     catalogue_markdown,
@@ -161,12 +166,8 @@ def states_cmd(capture: str, conn_id: int, fmt: str, time_wait: float,
     title = f"connection {conn_id}: {conn['client']}:{conn['client_port']} → " \
             f"{conn['server']}:{conn['server_port']} ({conn['summary']})"
     print_table(states_table(timeline, title, int(conn["start_ns"])), _console())
-    tr = result.transitions[result.transitions["conn_id"] == conn_id]
-    for r in tr.itertuples(index=False):
-        how = "observed" if r.observed else "inferred"
-        where = f"frame {r.frame}" if r.frame >= 0 else "timer"
-        click.echo(f"  {r.endpoint:6} {r.from_state:>12} → {r.to_state:<12} {where:>10}  "
-                   f"{how:8}  {r.cause}")
+    for line in transition_lines(result.transitions[result.transitions["conn_id"] == conn_id]):
+        click.echo(line)
 
 
 def _print_findings(result: AnalysisResult, path: str, lang: str, max_rows: int | None,

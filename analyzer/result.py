@@ -12,6 +12,7 @@ import pandas as pd
 from analyzer.errors import UsageError
 from analyzer.flows import Flows
 from analyzer.flows.groups import NONE
+from analyzer.pdutil import categorical
 from analyzer.schema import FLAG_LETTERS
 from analyzer.tcpstate import Timelines
 
@@ -85,15 +86,14 @@ class AnalysisResult:
     def packets(self) -> pd.DataFrame:
         """The packet table as a DataFrame, with connection, direction and relative numbers."""
         cols = self.columns
-        cats = pd.Index(self.addresses)
         data: dict[str, Any] = {name: arr for name, arr in cols.items()
                                 if name not in ("src", "dst")}
-        data["src"] = pd.Categorical.from_codes(cols["src"], categories=cats)
-        data["dst"] = pd.Categorical.from_codes(cols["dst"], categories=cats)
+        data["src"] = categorical(cols["src"], self.addresses)
+        data["dst"] = categorical(cols["dst"], self.addresses)
         df = pd.DataFrame(data)
         df.insert(2, "conn_id", self.flows.conn)
-        df.insert(3, "direction", pd.Categorical.from_codes(
-            self.flows.from_server.astype(np.int8), categories=["c2s", "s2c"]))
+        direction = categorical(self.flows.from_server.astype(np.int8), ["c2s", "s2c"])
+        df.insert(3, "direction", pd.Series(direction, index=df.index))
         df["rel_seq"] = self.flows.rel_seq
         df["rel_ack"] = pd.arrays.IntegerArray(
             np.where(self.flows.rel_ack == NONE, 0, self.flows.rel_ack),

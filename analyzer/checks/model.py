@@ -13,7 +13,7 @@ Checks from every stage (protocol, timing, reassembly) register into the same
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
@@ -84,14 +84,11 @@ def register(spec: CheckSpec) -> Callable[[CheckFn], CheckFn]:
     def wrap(fn: CheckFn) -> CheckFn:
         if spec.id in REGISTRY:
             raise ValueError(f"check {spec.id} registered twice")
-        REGISTRY[spec.id] = CheckSpec(**{**_fields(spec), "fn": fn})
+        REGISTRY[spec.id] = replace(spec, fn=fn)
         return fn
 
     return wrap
 
-
-def _fields(spec: CheckSpec) -> dict[str, object]:
-    return {k: getattr(spec, k) for k in CheckSpec.__slots__}  # type: ignore[attr-defined]
 
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from analyzer.flows import ROLE_SOURCES, Flows
 from analyzer.flows.groups import NONE, first_where, last_where
+from analyzer.pdutil import categorical
 from analyzer.schema import ACK, FIN, RST, SYN
 
 __all__ = ["connection_table", "handshake_times"]
@@ -61,7 +62,6 @@ def connection_table(cols: dict[str, np.ndarray], fl: Flows, addresses: list[str
     lo_is_src = cols["src"][f].astype(np.int64) * 65536 + cols["sport"][f] <= \
         cols["dst"][f].astype(np.int64) * 65536 + cols["dport"][f]
     client_is_src = lo_is_src == fl.client_is_lo
-    cats = pd.Index(addresses)
     c_addr = np.where(client_is_src, cols["src"][f], cols["dst"][f])
     s_addr = np.where(client_is_src, cols["dst"][f], cols["src"][f])
     hs = handshake_times(cols, fl)
@@ -70,11 +70,11 @@ def connection_table(cols: dict[str, np.ndarray], fl: Flows, addresses: list[str
     df = pd.DataFrame({
         "conn_id": np.arange(n, dtype=np.int64),
         "ip_version": cols["ip_version"][f],
-        "client": pd.Categorical.from_codes(c_addr, categories=cats),
+        "client": categorical(c_addr, addresses),
         "client_port": np.where(client_is_src, cols["sport"][f], cols["dport"][f]),
-        "server": pd.Categorical.from_codes(s_addr, categories=cats),
+        "server": categorical(s_addr, addresses),
         "server_port": np.where(client_is_src, cols["dport"][f], cols["sport"][f]),
-        "role_source": pd.Categorical.from_codes(fl.role_source, categories=list(ROLE_SOURCES)),
+        "role_source": categorical(fl.role_source, list(ROLE_SOURCES)),
         "first_frame": cols["frame"][first],
         "last_frame": cols["frame"][last],
         "start_ns": ts[first],

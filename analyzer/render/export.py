@@ -30,7 +30,7 @@ def _clean(v: Any) -> Any:
 
 
 def connections_records(conns: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in row.items()} for row in conns.to_dict("records")]
+    return [{str(k): _clean(v) for k, v in row.items()} for row in conns.to_dict("records")]
 
 
 def summary_dict(result: AnalysisResult) -> dict[str, Any]:

@@ -8,11 +8,13 @@ broadcasts the result to every connection with that sequence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from analyzer.flows import Flows
+from analyzer.pdutil import categorical
 from analyzer.tcpstate.machine import Template, run
 from analyzer.tcpstate.select import feature_codes, select_rows
 from analyzer.tcpstate.states import State, Transition, parse_state
@@ -53,6 +55,15 @@ def _signatures(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray,
 STATE_NAMES = [st.value for st in State]
 
 
+def _tile(values: list[int], times: int) -> np.ndarray:
+    """Per-step values repeated for each connection (step-major inside each connection)."""
+    return np.tile(np.asarray(values, dtype=np.int64), times)
+
+
+def _code(state: State) -> int:
+    return STATE_NAMES.index(state.value)
+
+
 def _broadcast(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
                sel_rows: np.ndarray, frame: np.ndarray, ts: np.ndarray) -> pd.DataFrame:
     """Template steps → one transition row per (connection, step), vectorized per template."""
@@ -70,8 +81,7 @@ def _broadcast(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
         k = len(tpl.steps)
         conn_l.append(np.repeat(conns, k))
         base = np.repeat(starts[conns], k)
-        def per_step(values: list[int]) -> np.ndarray:
-            return np.tile(np.asarray(values, dtype=np.int64), len(conns))
+        per_step = partial(_tile, times=len(conns))
         cols["endpoint"].append(per_step([st.endpoint for st in tpl.steps]))
         cols["from"].append(per_step([STATE_NAMES.index(st.from_state.value) for st in tpl.steps]))
         cols["to"].append(per_step([STATE_NAMES.index(st.to_state.value) for st in tpl.steps]))
@@ -94,9 +104,9 @@ def _broadcast(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
         "endpoint": cat["endpoint"].astype(np.int8),
         "frame": frame[sel_rows[cat["cause_row"]]],
         "ts_ns": ts[at],
-        "from_state": pd.Categorical.from_codes(cat["from"], categories=STATE_NAMES),
-        "to_state": pd.Categorical.from_codes(cat["to"], categories=STATE_NAMES),
-        "cause": pd.Categorical.from_codes(cat["cause"], categories=list(causes)),
+        "from_state": categorical(cat["from"], STATE_NAMES),
+        "to_state": categorical(cat["to"], STATE_NAMES),
+        "cause": categorical(cat["cause"], list(causes)),
         "observed": cat["observed"].astype(bool),
         "evidence_frame": evidence.astype(np.int64),
         "at_frame": frame[at],
@@ -148,10 +158,8 @@ def _expire_time_wait(final: np.ndarray, tw_ns: np.ndarray, capture_end: int, ms
         parts.append(pd.DataFrame({
             "conn_id": done, "endpoint": np.full(k, e, dtype=np.int8),
             "frame": np.full(k, -1, dtype=np.int64), "ts_ns": tw_ns[done, e] + msl2_ns,
-            "from_state": pd.Categorical.from_codes(
-                np.full(k, STATE_NAMES.index(State.TIME_WAIT.value)), categories=STATE_NAMES),
-            "to_state": pd.Categorical.from_codes(
-                np.full(k, STATE_NAMES.index(State.CLOSED.value)), categories=STATE_NAMES),
+            "from_state": categorical(np.full(k, _code(State.TIME_WAIT)), STATE_NAMES),
+            "to_state": categorical(np.full(k, _code(State.CLOSED)), STATE_NAMES),
             "cause": pd.Categorical([cause] * k), "observed": np.zeros(k, dtype=bool),
             "evidence_frame": np.full(k, -1, dtype=np.int64),
             "at_frame": np.full(k, -1, dtype=np.int64)}))
@@ -189,6 +197,6 @@ def endpoint_timelines(cols: dict[str, np.ndarray], fl: Flows, *, time_wait_s: f
         transitions["cause"] = transitions["cause"].astype("category")
     order = np.lexsort((transitions["ts_ns"].to_numpy(), transitions["conn_id"].to_numpy()))
     transitions = transitions.iloc[order]
-    transitions["endpoint"] = pd.Categorical.from_codes(
-        transitions["endpoint"].to_numpy(np.int8), categories=list(ENDPOINTS))
+    endpoint = transitions["endpoint"].to_numpy(np.int8)
+    transitions["endpoint"] = categorical(endpoint, list(ENDPOINTS))
     return Timelines(transitions.reset_index(drop=True), initial, final, tw_ns)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["LINUX_NAMES", "State", "Transition", "parse_state"]
 
 
-class State(str, Enum):
+class State(StrEnum):
     """The eleven RFC 9293 states, and UNKNOWN for a capture that starts mid-connection."""
 
     UNKNOWN = "UNKNOWN"
