@@ -208,3 +208,31 @@ def test_selected_rows_give_the_same_timeline_as_all_rows(script):
     a = endpoint_timelines(cols, fl).transitions
     b = endpoint_timelines(cols, fl, all_rows=True).transitions
     assert a.equals(b)
+
+
+# The server receives an acceptable RST (seq = RCV.NXT) in each state it can be in.
+RST_CASES = {
+    "SYN_RECEIVED": ([("c", "S", C, 0, 0), ("s", "SA", S, C + 1, 0)], "c", C + 1, "LISTEN"),
+    "ESTABLISHED": (HANDSHAKE, "c", C + 1, "CLOSED"),
+    "CLOSE_WAIT": (HANDSHAKE + [("c", "FA", C + 1, S + 1, 0), ("s", "A", S + 1, C + 2, 0)],
+                   "c", C + 2, "CLOSED"),
+    "LAST_ACK": (HANDSHAKE + [("c", "FA", C + 1, S + 1, 0), ("s", "FA", S + 1, C + 2, 0)],
+                 "c", C + 2, "CLOSED"),
+    "FIN_WAIT_1": (HANDSHAKE + [("s", "FA", S + 1, C + 1, 0)], "c", C + 1, "CLOSED"),
+    "FIN_WAIT_2": (HANDSHAKE + [("s", "FA", S + 1, C + 1, 0), ("c", "A", C + 1, S + 2, 0)],
+                   "c", C + 1, "CLOSED"),
+    "CLOSING": (HANDSHAKE + [("s", "FA", S + 1, C + 1, 0), ("c", "FA", C + 1, S + 1, 0)],
+                "c", C + 2, "CLOSED"),
+}
+
+
+@pytest.mark.parametrize("state", list(RST_CASES))
+def test_server_receives_rst_in_each_state(state):
+    prefix, sender, seq, after = RST_CASES[state]
+    r = run(prefix)
+    assert finals(r)[1] == state  # the prefix really leaves the server in that state
+    r = run(prefix + [(sender, "R", seq, 0, 0)])
+    tr = r.transitions
+    last = tr[tr["endpoint"] == "server"].iloc[-1]
+    assert (str(last["from_state"]), str(last["to_state"])) == (state, after)
+    assert "received RST" in str(last["cause"]) and not bool(last["observed"])
