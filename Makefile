@@ -3,7 +3,7 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 SAMPLE  ?= sample_pcaps/01_clean_close.pcap
-APT_PKGS := tshark tcpdump
+APT_PKGS := tshark tcpdump chromium chromium-driver fonts-wqy-zenhei
 
 .PHONY: setup demo test system-deps lint docs bench clean
 

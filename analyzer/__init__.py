@@ -10,11 +10,13 @@ from analyzer.errors import (
     CaptureFormatError,
     InputError,
     SynackError,
+    TsharkUnavailableError,
     UnreadableFileError,
     UnsupportedLinkTypeError,
     UsageError,
 )
 from analyzer.result import AnalysisResult
+from analyzer.rules.expect import expect
 from analyzer.tcpstate.states import State, Transition
 
 __all__ = [
@@ -24,11 +26,13 @@ __all__ = [
     "State",
     "SynackError",
     "Transition",
+    "TsharkUnavailableError",
     "UnreadableFileError",
     "UnsupportedLinkTypeError",
     "UsageError",
     "analyze",
     "analyze_columns",
+    "expect",
 ]
 
 __version__ = "0.1.0"

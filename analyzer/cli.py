@@ -126,6 +126,8 @@ def analyze_cmd(captures: tuple[str, ...], fmt: str, output: Path | None, max_ro
         if output is not None:
             target = output if len(captures) == 1 else output / Path(path).stem
             write_output_dir(result, target)
+            from analyzer.render.report import write_report  # index.html beside the tables
+            write_report(result, target, lang=lang)
         if fmt == "table":
             conns = result.connections if show_findings else result.core_connections
             title = f"{path}: {len(conns):,} TCP connections, " \

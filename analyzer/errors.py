@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "CaptureFormatError",
     "InputError",
+    "RulesError",
     "SynackError",
     "TsharkUnavailableError",
     "UnreadableFileError",
@@ -70,6 +71,25 @@ class UnsupportedLinkTypeError(InputError):
 
 class TsharkUnavailableError(InputError):
     """The tshark engine was requested but tshark is not installed."""
+
+
+class RulesError(InputError):
+    """A rules or thresholds file (TOML) is not valid: bad syntax, an unknown key, a wrong type.
+
+    ``path`` is the file ("<text>" for rules given as a string) and ``problems`` a list of
+    ``(line, message)`` pairs, line 0 when no line applies; the message names the first
+    problem with its line and counts the others, so that the CLI's one line says where to look.
+    """
+
+    def __init__(self, path: str, problems: list[tuple[int, str]]) -> None:
+        self.path = path
+        self.problems = problems
+        line, first = problems[0]
+        where = f"{path}:{line}" if line else path
+        more = f" (and {len(problems) - 1} more: " + "; ".join(
+            f"line {n}: {m}" if n else m for n, m in problems[1:]) + ")" \
+            if len(problems) > 1 else ""
+        super().__init__(f"{where}: {first}{more}")
 
 
 class UsageError(SynackError):

@@ -17,6 +17,7 @@ from analyzer.schema import FLAG_LETTERS
 from analyzer.tcpstate import Timelines
 
 if TYPE_CHECKING:
+    from analyzer.reassembly import Stream
     from analyzer.timing import Timing
 
 __all__ = ["AnalysisResult", "flag_strings"]
@@ -76,6 +77,14 @@ class AnalysisResult:
         from analyzer.checks import run_checks
 
         return run_checks(self)
+
+    def stream(self, conn_id: int, direction: str | int = "client",
+               policy: str = "first") -> Stream:
+        """One direction's byte stream (``.data``, ``.chunks()``, ``.gaps``, ``.overlaps``),
+        read from the capture on demand (see analyzer.reassembly)."""
+        from analyzer.reassembly import stream
+
+        return stream(self, conn_id, direction, policy)
 
     @property
     def retransmissions(self) -> pd.DataFrame:

@@ -94,17 +94,23 @@ def _synack() -> list[str]:
 
 
 def measure(cmd: list[str]) -> tuple[float, int, str]:
-    """Run ``cmd`` under /usr/bin/time; (seconds, peak RSS in KiB, SHA-256 of stdout)."""
-    with tempfile.NamedTemporaryFile("r") as tf:
+    """Run ``cmd`` under /usr/bin/time; (seconds, peak RSS in KiB, SHA-256 of stdout).
+
+    Exits with the command's stderr when it fails."""
+    with tempfile.NamedTemporaryFile("r") as tf, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.PIPE, stderr=err)
         h = hashlib.sha256()
         assert proc.stdout is not None
         while block := proc.stdout.read(1 << 20):
             h.update(block)
         proc.wait()
         wall = time.monotonic() - start
+        if proc.returncode:
+            err.seek(0)
+            sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
+                     + err.read().decode(errors="replace")[-2000:])
         rss = int(Path(tf.name).read_text().split()[-1])
     return wall, rss, h.hexdigest()
 
@@ -116,12 +122,21 @@ def main() -> int:
     ap.add_argument("--gzip", action="store_true", help="also follow a gzip copy")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="synack-follow-"))
+    try:
+        _run(tmp, args.size_mb, args.gzip)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp)
+    return 0
+
+
+def _run(tmp: Path, size_mb: int, with_gzip: bool) -> None:
     cap = tmp / "one_big_connection.pcap"
-    want = write_capture(cap, args.size_mb << 20)
+    want = write_capture(cap, size_mb << 20)
     print(f"capture {cap}: {os.path.getsize(cap) / 2**20:,.0f} MiB, stream "
-          f"{args.size_mb} MiB, sha256 {want[:16]}…")
+          f"{size_mb} MiB, sha256 {want[:16]}…")
     files = [cap]
-    if args.gzip:
+    if with_gzip:
         gz = tmp / "one_big_connection.pcap.gz"
         with open(cap, "rb") as src, gzip.open(gz, "wb", compresslevel=1) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
@@ -134,10 +149,6 @@ def main() -> int:
         ok = "equal" if got == want else "DIFFERENT"
         print(f"{path.name}: synack follow --raw   {wall:6.1f} s  peak RSS {rss / 1024:7.0f} MiB"
               f"  bytes {ok}")
-    if not args.keep:
-        shutil.rmtree(tmp)
-    return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

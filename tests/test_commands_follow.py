@@ -170,3 +170,15 @@ def test_stdin_cannot_be_followed():
     r = synack("follow", "-", "--conn", "0", stdin=CLEAN.read_bytes())
     err = r.stderr.decode()
     assert r.returncode == 2 and "stdin, which cannot be read twice" in err
+
+
+IPOIB = ROOT.parent / "shared" / "captures" / "pcaps" / "tcpdump-ipoib.pcap"
+
+
+@pytest.mark.skipif(not IPOIB.exists(), reason="../shared/captures not beside the clone")
+def test_engine_tshark_reads_other_link_types(tmp_path: Path):
+    out = tmp_path / "c.bin"
+    code, _, _ = follow(str(IPOIB), "--conn", "0", "--engine", "tshark", "--format", "raw",
+                        "--direction", "client", "-o", str(out))
+    assert code == 0 and len(out.read_bytes()) == 1438
+    assert out.read_bytes().startswith(b"SSH-2.0-OpenSSH_7.5")

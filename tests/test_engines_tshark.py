@@ -229,3 +229,36 @@ def test_tshark_missing_is_one_line_and_exit_2(args: tuple[str, ...], tmp_path: 
 def test_auto_without_tshark_keeps_the_native_result(tmp_path: Path) -> None:
     r = _synack("analyze", str(PCAPS / "arkime-gtp-iphone.pcap"), path=str(tmp_path))
     assert r.returncode == 0 and r.stderr == ""
+
+
+def _tunnel_frames() -> list[bytes]:
+    """The same inner Ethernet-less IPv4/TCP segment inside GRE, VXLAN and MPLS."""
+    import struct
+
+    from _pcap_builders import ethernet, ipv4, tcp_segment
+
+    inner = ipv4("10.1.1.1", "10.2.2.2", tcp_segment(sport=40000, dport=80, seq=7, ack=9,
+                                                     flags=0x18, payload=b"hello tunnel"))
+    gre = ipv4("192.0.2.1", "192.0.2.2", struct.pack("!HH", 0, 0x0800) + inner, proto=47)
+    vxlan_payload = b"\x08\0\0\0" + (42 << 8).to_bytes(4, "big") + ethernet(inner)
+    udp = struct.pack("!HHHH", 50000, 4789, 8 + len(vxlan_payload), 0) + vxlan_payload
+    vxlan = ipv4("192.0.2.1", "192.0.2.2", udp, proto=17)
+    mpls = struct.pack("!I", 100 << 12 | 1 << 8 | 64) + inner
+    return [ethernet(gre), ethernet(vxlan), ethernet(mpls, ethertype=0x8847)]
+
+
+def test_gre_vxlan_and_mpls_give_the_inner_segment(tmp_path: Path) -> None:
+    from _pcap_builders import Frame, write_pcap
+
+    path = tmp_path / "tunnels.pcap"
+    write_pcap(str(path), [Frame(f, ts_ns=10**18 + i) for i, f in enumerate(_tunnel_frames())])
+    d = decode_with_tshark(str(path))
+    c = d.columns
+    assert c["frame"].tolist() == [1, 2, 3]
+    assert set(_texts(d, "src")) == {"10.1.1.1"} and set(_texts(d, "dst")) == {"10.2.2.2"}
+    assert c["csum_ok"].tolist() == [1, 1, 1] and c["anomalies"].tolist() == [0, 0, 0]
+    for off, n in zip(c["payload_off"].tolist(), c["cap_payload_len"].tolist(), strict=True):
+        assert read_bytes(str(path), off, n) == b"hello tunnel"
+    assert len(decode_capture(str(path))) == 0
+    auto = decode(str(path), "auto")
+    assert isinstance(auto.stats, TsharkStats) and "tshark finds TCP in 3" in auto.stats.fallback

@@ -25,7 +25,7 @@ def _segments(rows, groups, starts, caps, lens) -> Segments:
     start = np.asarray(starts, dtype=np.int64)
     return Segments(np.asarray(rows, dtype=np.int64), np.asarray(groups, dtype=np.int64),
                     start, start + np.asarray(caps), start + np.asarray(lens),
-                    1000 * np.asarray(rows, dtype=np.int64))
+                    1000 * np.asarray(rows, dtype=np.int64), np.zeros(len(start), dtype=bool))
 
 
 def _model(seg: Segments, group: int, length: int, policy: str):

@@ -184,9 +184,13 @@ def test_errors(tmp_path: Path):
 
 
 def test_result_stream_method(tmp_path: Path):
-    from analyzer.result import AnalysisResult
-
-    if not hasattr(AnalysisResult, "stream"):
-        pytest.skip("AnalysisResult.stream not added yet: it delegates to analyzer.reassembly")
     r = run(tmp_path, HANDSHAKE + client_data((0, b"hello")))
-    assert r.stream(0, "client").data == b"hello"  # type: ignore[attr-defined]
+    assert r.stream(0, "client").data == b"hello"
+
+
+def test_huge_gap_is_metadata_only(tmp_path: Path):
+    far = 3 << 29  # a segment 1.5 GiB ahead (crafted, or another connection's seq)
+    r = run(tmp_path, HANDSHAKE + client_data((0, b"head"), (far, b"tail")))
+    s = stream(r, 0, "client")
+    assert s.gaps == [Gap(4, far - 4, "not_captured")] and s.length == far + 4
+    assert [c.length for c in s.chunks()] == [4, far - 4, 4]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from analyzer.checks.context import Ctx, context, first_in, make, num, numz, who
 from analyzer.checks.model import CheckSpec, Finding, register
@@ -43,38 +44,62 @@ def duplicate_mask(cols: dict[str, np.ndarray], flows: Flows) -> np.ndarray:
     cannot be told from two captures of one send unless the copies differ in interface,
     VLAN or TTL; then they must be within ``DUP_MAX_GAP_S``. The first copy (earliest
     timestamp) stays False.
+
+    Only rows whose key (a hash of all those fields) occurs more than once can be copies;
+    they are usually few, and only they are sorted and compared field by field.
     """
     n = len(cols["frame"])
     out = np.zeros(n, dtype=bool)
     if n < 2:
         return out
     group = flows.conn.astype(np.int64) * 2 + flows.from_server
-    ts = cols["ts_ns"]
-    order = np.lexsort((ts, *(cols[c] for c in _KEY_COLUMNS), group))
-    same = group[order][1:] == group[order][:-1]
+    idx = np.flatnonzero(_repeated_keys(group, cols))
+    if len(idx) < 2:
+        return out
+    g = group[idx]
+    sub = {c: cols[c][idx] for c in (*_KEY_COLUMNS, "ts_ns", "iface", "vlan", "ttl")}
+    ts = sub["ts_ns"]
+    order = np.lexsort((ts, *(sub[c] for c in _KEY_COLUMNS), g))
+    same = g[order][1:] == g[order][:-1]
     for c in _KEY_COLUMNS:
-        v = cols[c][order]
+        v = sub[c][order]
         same &= v[1:] == v[:-1]
-    ip_id = cols["ip_id"][order][1:]
-    informative = _varying_ip_id(group, cols["ip_id"])[order][1:]
+    ip_id = sub["ip_id"][order][1:]
+    informative = _varying_ip_id(group, cols["ip_id"], g)[order][1:]
     gap = ts[order][1:].astype(np.int64) - ts[order][:-1].astype(np.int64)
     limit = np.where(ip_id > 0, int(DUP_MAX_GAP_IPID_S * 1e9), int(DUP_MAX_GAP_S * 1e9))
-    two_points = np.zeros(n - 1, dtype=bool)
+    two_points = np.zeros(len(idx) - 1, dtype=bool)
     for c in ("iface", "vlan", "ttl"):
-        v = cols[c][order]
+        v = sub[c][order]
         two_points |= v[1:] != v[:-1]
-    out[order[1:]] = same & (gap <= limit) & (((ip_id > 0) & informative) | two_points)
+    out[idx[order[1:]]] = same & (gap <= limit) & (((ip_id > 0) & informative) | two_points)
     return out
 
 
-def _varying_ip_id(group: np.ndarray, ip_id: np.ndarray) -> np.ndarray:
-    """Per row: does its sender use more than one IP ID (crafted traffic often uses one)?"""
+def _repeated_keys(group: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
+    """True for rows whose hash of (group, key columns) is shared with another row."""
+    h = group.astype(np.uint64)
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    for c in _KEY_COLUMNS:
+        h *= mult
+        h ^= cols[c].astype(np.uint64)
+        h ^= h >> np.uint64(29)
+    return pd.Series(h, copy=False).duplicated(keep=False).to_numpy()
+
+
+def _varying_ip_id(group: np.ndarray, ip_id: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per ``wanted`` group id: does that sender use more than one IP ID (crafted traffic
+    often uses one)? Looked up over all rows of those groups only."""
     n_groups = int(group.max()) + 1
+    need = np.zeros(n_groups, dtype=bool)
+    need[wanted] = True
+    rows = np.flatnonzero(need[group])
+    g, v = group[rows], ip_id[rows].astype(np.int64)
     lo = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
     hi = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(lo, group, ip_id.astype(np.int64))
-    np.maximum.at(hi, group, ip_id.astype(np.int64))
-    return (lo != hi)[group]
+    np.minimum.at(lo, g, v)
+    np.maximum.at(hi, g, v)
+    return (lo != hi)[wanted]
 
 
 DUPLICATE_PACKET = CheckSpec(

@@ -9,7 +9,8 @@ objects and numbers into "raw (rel N)" text.
 
 from __future__ import annotations
 
-import weakref
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from analyzer.flows.groups import (
     last_value_ffill,
     last_where,
     next_where,
+    peer_latest,
 )
 from analyzer.schema import ACK, FIN, RST, SYN
 
@@ -124,14 +126,98 @@ class Ctx:
         """:func:`ffill` over connections, with the shared sort."""
         return ffill(self.conn, mask, values, self.by_conn)
 
+    @cached_property
+    def _conn_first(self) -> np.ndarray:
+        """Per position of ``by_conn.order``: the position of its connection's first row."""
+        starts = self.by_conn.starts
+        return np.maximum.accumulate(np.where(starts, np.arange(len(starts)), 0))
+
     def from_peer(self, mask: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Per row: ``values`` at the latest row with ``mask`` sent by the row's *receiver*
         at or before it (NONE if none)."""
         out = np.full(self.n, NONE, dtype=np.int64)
-        for direction in (False, True):
-            latest = self.ffill_conn(mask & (self.srv == direction), values)
-            rows = self.srv != direction
-            out[rows] = latest[rows]
+        if self.n == 0:
+            return out
+        order = self.by_conn.order
+        srv, m = self.srv[order], mask[order]
+        pos = np.arange(self.n)
+        from_client = np.where(m & ~srv, pos, -1)
+        np.maximum.accumulate(from_client, out=from_client)
+        from_server = np.where(m & srv, pos, -1)
+        np.maximum.accumulate(from_server, out=from_server)
+        latest = np.where(srv, from_client, from_server)
+        ok = latest >= self._conn_first
+        vals = np.asarray(values)[order[np.maximum(latest, 0)]].astype(np.int64, copy=False)
+        out[order] = np.where(ok, vals, NONE)
+        return out
+
+    @cached_property
+    def _group_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per position of ``by_group.order``: block * (n + 1) + row (sorted, as each block
+        is one group in capture order); and per group its block (-1 without rows)."""
+        order, starts = self.by_group.order, self.by_group.starts
+        keys = np.cumsum(starts, dtype=np.int64)
+        keys -= 1
+        keys *= self.n + 1
+        keys += order
+        block = np.full(2 * self.n_conn, -1, dtype=np.int64)
+        block[self.group[order[starts]]] = np.arange(int(np.count_nonzero(starts)))
+        return keys, block
+
+    def latest_in(self, rows: np.ndarray, groups: np.ndarray, mask: np.ndarray | None = None,
+                  *, strict: bool = False) -> np.ndarray:
+        """Per query: the latest row with ``mask`` (None: any) of group ``groups[i]`` at or
+        before row ``rows[i]`` (strictly before with ``strict``), -1 if none.
+
+        For a few query rows (the RSTs, the SYN-ACKs, ...): a binary search per query
+        instead of a pass over the whole table.
+        """
+        keys, block = self._group_keys
+        if mask is not None:
+            keys = keys[mask[self.by_group.order]]
+        rows, groups = np.asarray(rows, dtype=np.int64), np.asarray(groups, dtype=np.int64)
+        out = np.full(len(rows), -1, dtype=np.int64)
+        if len(keys) == 0 or len(rows) == 0:
+            return out
+        b = block[groups]
+        span = self.n + 1
+        j = np.searchsorted(keys, b * span + rows - int(strict), side="right") - 1
+        got = keys[np.maximum(j, 0)]
+        ok = (j >= 0) & (b >= 0) & (got // span == b)
+        out[ok] = got[ok] % span
+        return out
+
+    def first_after(self, rows: np.ndarray, groups: np.ndarray,
+                    mask: np.ndarray | None = None) -> np.ndarray:
+        """Per query: the first row with ``mask`` (None: any) of group ``groups[i]`` strictly
+        after row ``rows[i]``, -1 if none (see :meth:`latest_in`)."""
+        keys, block = self._group_keys
+        if mask is not None:
+            keys = keys[mask[self.by_group.order]]
+        rows, groups = np.asarray(rows, dtype=np.int64), np.asarray(groups, dtype=np.int64)
+        out = np.full(len(rows), -1, dtype=np.int64)
+        if len(keys) == 0 or len(rows) == 0:
+            return out
+        b = block[groups]
+        span = self.n + 1
+        j = np.searchsorted(keys, b * span + rows + 1, side="left")
+        got = keys[np.minimum(j, len(keys) - 1)]
+        ok = (j < len(keys)) & (b >= 0) & (got // span == b)
+        out[ok] = got[ok] % span
+        return out
+
+    def group_max(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Per group (conn*2 + direction): the max of ``values`` over its rows (those with
+        ``mask``), NONE where there are none."""
+        out = np.full(2 * self.n_conn, NONE, dtype=np.int64)
+        if self.n == 0:
+            return out
+        order = self.by_group.order
+        first = np.flatnonzero(self.by_group.starts)
+        v = np.asarray(values)[order].astype(np.int64, copy=False)
+        if mask is not None:
+            v = np.where(mask[order], v, NONE)
+        out[self.group[order[first]]] = np.maximum.reduceat(v, first)
         return out
 
     @cached_property
@@ -145,10 +231,17 @@ class Ctx:
         if isinstance(got, np.ndarray):
             return got
         out = np.full(self.n, -1, dtype=np.int64)
-        for direction in (False, True):
-            nxt = next_in(self.conn, self.srv == direction, self.by_conn)
-            rows = self.srv != direction
-            out[rows] = nxt[rows]
+        if self.n:
+            # The first row of the next run of same-sender rows, if in the same connection.
+            order, starts = self.by_conn.order, self.by_conn.starts
+            srv = self.srv[order]
+            run = starts.copy()
+            run[1:] |= srv[1:] != srv[:-1]
+            run_at = np.flatnonzero(run)
+            nxt = np.append(run_at[1:], self.n)[np.cumsum(run) - 1]
+            ok = nxt < self.n
+            ok[ok] = ~starts[nxt[ok]]
+            out[order] = np.where(ok, order[np.minimum(nxt, self.n - 1)], -1)
         self.memo["next_from_peer"] = out
         return out
 
@@ -201,11 +294,17 @@ class Ctx:
         return int(ts.max()) if len(ts) else 0
 
     @cached_property
+    def sent_before(self) -> np.ndarray:
+        """Per row: the highest seq end its sender had sent before it (NONE if nothing)."""
+        return cummax_excl(self.group, self.seg_end, self.by_group)
+
+    @cached_property
     def peer_max_end(self) -> np.ndarray:
         """Per row: the highest seq end the receiver's peer (the row's *receiver* acks) had
         sent before this row — i.e. the most the row's sender could legitimately ack."""
-        sent = np.maximum(cummax_excl(self.group, self.seg_end, self.by_group), self.seg_end)
-        return self.from_peer(np.ones(self.n, dtype=bool), sent)
+        sent = np.maximum(self.sent_before, self.seg_end)
+        peer = peer_latest(self.by_conn, self.srv)
+        return np.where(peer >= 0, sent[np.maximum(peer, 0)], NONE)
 
     # --- connection-level helpers --------------------------------------------------------
     def raw(self, grp: int, rel: int) -> int:
@@ -248,6 +347,25 @@ class Ctx:
         bounds = np.searchsorted(tr["conn_id"].to_numpy(), np.arange(self.n_conn + 1))
         return tr, bounds
 
+    def tr_match(self, column: str, pred: Callable[[str], bool]) -> np.ndarray:
+        """Mask over ``result.transitions``: rows whose ``column`` text satisfies ``pred``
+        (decided once per category, not once per row)."""
+        col = self.result.transitions[column]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            hit = [i for i, c in enumerate(col.cat.categories.tolist()) if pred(str(c))]
+            return np.isin(col.cat.codes.to_numpy(), hit)
+        return np.array([pred(str(v)) for v in col.tolist()], dtype=bool)
+
+    def tr_is(self, column: str, value: str) -> np.ndarray:
+        """Mask over ``result.transitions``: rows whose ``column`` is ``value``."""
+        return self.tr_match(column, lambda c: c == value)
+
+    @cached_property
+    def tr_key(self) -> np.ndarray:
+        """Per transition: conn*2 + endpoint (1 for the server)."""
+        tr = self.result.transitions
+        return tr["conn_id"].to_numpy().astype(np.int64) * 2 + self.tr_is("endpoint", "server")
+
     def conn_transitions(self, conn: int) -> pd.DataFrame:
         """Transitions of one connection, in order."""
         tr, bounds = self._tr_sorted
@@ -275,17 +393,15 @@ class Ctx:
                   & (tr["to_state"].astype(str).to_numpy() == state)]
 
 
-_LAST: list[tuple[weakref.ref[AnalysisResult], Ctx]] = []
-
-
 def context(result: AnalysisResult) -> Ctx:
-    """The shared :class:`Ctx` of ``result`` (built once, reused by every check)."""
-    if _LAST:
-        ref, ctx = _LAST[0]
-        if ref() is result:
-            return ctx
+    """The shared :class:`Ctx` of ``result`` (built once, kept on the result and reused by
+    every check and by the timing stage; it goes away with the result)."""
+    ctx = getattr(result, "_checks_ctx", None)
+    if isinstance(ctx, Ctx) and ctx.result is result:
+        return ctx
     ctx = Ctx(result)
-    _LAST[:] = [(weakref.ref(result), ctx)]
+    with contextlib.suppress(AttributeError):  # a result type that takes no attributes
+        result._checks_ctx = ctx  # type: ignore[attr-defined]
     return ctx
 
 

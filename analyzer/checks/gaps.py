@@ -49,25 +49,43 @@ def _segmented_cummax(keys: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def _holes(ctx: Ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gaps in each direction's captured sequence space: (group, start, end) arrays."""
-    n_groups = 2 * ctx.n_conn
+    """Gaps in each direction's captured sequence space: (group, start, end) arrays.
+
+    Per group: its consumed ranges and its lowest seq, sorted by start (ties: rows in
+    capture order, then the lowest seq); a gap is where a range starts beyond all before it.
+    The groups come in ``by_group`` order; inside each, gaps by start, then the tail.
+    """
+    empty = np.empty(0, dtype=np.int64)
+    if ctx.n == 0:
+        return empty, empty, empty
+    order, first_at = ctx.by_group.order, ctx.by_group.starts
+    rel, seg_end, rst = ctx.rel_seq[order], ctx.seg_end[order], ctx.rst[order]
     # a zero-length segment at seq s may be a keep-alive (seq = SND.NXT - 1), so it vouches
     # for one sequence number: the peer's ACK of s + 1 is then no proof of a missed segment
-    bare = (ctx.seg_end == ctx.rel_seq) & ~ctx.rst
-    ends = np.where(bare, ctx.rel_seq + 1, ctx.seg_end)
-    cons = np.flatnonzero((ends > ctx.rel_seq) & ~ctx.rst)
-    lo = np.full(n_groups, NONE, dtype=np.int64)
-    np.maximum.at(lo, ctx.group, -ctx.rel_seq)  # -(min rel_seq) per group
-    have = np.flatnonzero(lo != NONE)
-    g = np.concatenate([ctx.group[cons], have])
-    start = np.concatenate([ctx.rel_seq[cons], -lo[have]])
-    end = np.concatenate([ends[cons], -lo[have]])
-    syn = np.concatenate([(ctx.flags[cons] & 0x02) != 0, np.zeros(len(have), dtype=bool)])
-    if len(g) == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, empty
-    order = np.lexsort((start, g))
-    g, start, end, syn = g[order], start[order], end[order], syn[order]
+    bare = (seg_end == rel) & ~rst
+    ends = np.where(bare, rel + 1, seg_end)
+    cons = np.flatnonzero((ends > rel) & ~rst)
+    first = np.flatnonzero(first_at)
+    n_blocks = len(first)
+    gid = ctx.group[order[first]]
+    lowest = np.minimum.reduceat(rel, first)
+    block = np.cumsum(first_at) - 1
+    cb = block[cons]
+    counts = np.bincount(cb, minlength=n_blocks)
+    at = np.cumsum(counts + 1) - (counts + 1)         # each block: its ranges, then lowest
+    where = at[cb] + np.arange(len(cons)) - (np.cumsum(counts) - counts)[cb]
+    low_at = at + counts
+    total = len(cons) + n_blocks
+    b, start, end = (np.empty(total, dtype=np.int64) for _ in range(3))
+    syn = np.zeros(total, dtype=bool)
+    b[where], start[where], end[where] = cb, rel[cons], ends[cons]
+    syn[where] = (ctx.flags[order[cons]] & 0x02) != 0
+    b[low_at], start[low_at], end[low_at] = np.arange(n_blocks), lowest, lowest
+    if n_blocks < 1 << 20 and int(np.abs(start).max()) < 1 << 40:
+        srt = np.argsort(b * (np.int64(1) << 42) + start, kind="stable")  # nearly sorted
+    else:
+        srt = np.lexsort((start, b))
+    g, start, end, syn = gid[b[srt]], start[srt], end[srt], syn[srt]
     reach = _segmented_cummax(g, end)
     # a gap that ends at a SYN is a new ISN (SYN or SYN-ACK resent with another seq)
     gap = np.flatnonzero((g[1:] == g[:-1]) & (start[1:] > reach[:-1]) & ~syn[1:])
@@ -88,8 +106,12 @@ def segment_not_captured(result: AnalysisResult) -> Iterator[Finding]:
     ctx = context(result)
     n_groups = 2 * ctx.n_conn
     trusted = _ack_rows(ctx)
-    max_ack = np.full(n_groups, NONE, dtype=np.int64)
-    np.maximum.at(max_ack, ctx.peer[trusted], ctx.rel_ack[trusted])
+    max_ack = np.full(n_groups, NONE, dtype=np.int64)  # per group: the most its peer acked
+    if ctx.n:
+        order = ctx.by_group.order
+        first = np.flatnonzero(ctx.by_group.starts)
+        acked = np.where(trusted[order], ctx.rel_ack[order], NONE)
+        max_ack[ctx.peer[order[first]]] = np.maximum.reduceat(acked, first)
     fin_end = np.full(n_groups, np.iinfo(np.int64).max // 4, dtype=np.int64)
     np.minimum.at(fin_end, ctx.group[ctx.fin], ctx.seg_end[ctx.fin])
     hg, h0, h1 = _holes(ctx)
@@ -154,9 +176,15 @@ def _one_sided(ctx: Ctx, trusted: np.ndarray) -> Iterator[Finding]:
     """Connections where one direction sent nothing captured but its data was acknowledged."""
     n_groups = 2 * ctx.n_conn
     count = np.bincount(ctx.group, minlength=n_groups)
+    silent = np.flatnonzero(count == 0)
+    if len(silent) == 0:
+        return
     acks = np.flatnonzero(ctx.has_ack & ~ctx.rst & ((ctx.flags & 0x02) == 0))
-    for grp in np.flatnonzero(count == 0).tolist():
-        rows = acks[ctx.peer[acks] == grp] if len(acks) else acks
+    acks = acks[np.argsort(ctx.peer[acks], kind="stable")]      # by receiving group
+    bounds = np.searchsorted(ctx.peer[acks], np.stack([silent, silent + 1]))
+    for grp, lo, hi in zip(silent.tolist(), bounds[0].tolist(), bounds[1].tolist(),
+                           strict=True):
+        rows = acks[lo:hi]
         if len(rows) < 2:
             continue
         raw = ctx.cols["ack"][rows].astype(np.int64)

@@ -17,7 +17,6 @@ from analyzer.checks.context import (
     NONE,
     Ctx,
     context,
-    cummax_excl,
     make,
     num,
     who,
@@ -39,9 +38,12 @@ FIN_WAIT_2_GRACE_S = 60.0
 ENDPOINTS = ("client", "server")
 
 
-def _endpoint_rows(ctx: Ctx, conn: int, endpoint: int, mask: np.ndarray) -> np.ndarray:
+def _endpoint_rows(ctx: Ctx, conn: int, endpoint: int, mask: np.ndarray | None = None,
+                   ) -> np.ndarray:
+    """Rows of ``conn`` sent by ``endpoint`` (with ``mask``, if given)."""
     rows = ctx.conn_rows(conn)
-    return rows[(ctx.srv[rows] == bool(endpoint)) & mask[rows]]
+    keep = ctx.srv[rows] == bool(endpoint)
+    return rows[keep & mask[rows]] if mask is not None else rows[keep]
 
 
 def _near_end(ctx: Ctx, rows: np.ndarray) -> bool:
@@ -78,20 +80,21 @@ def syn_no_reply(result: AnalysisResult) -> Iterator[Finding]:
     ctx = context(result)
     final = result.timelines.final
     refused = refusals(ctx)
+    first_syns = ctx.pure_syn & ~ctx.dup
     for endpoint in (0, 1):
         stuck = np.flatnonzero(final[:, endpoint] == "SYN_SENT") if len(final) \
             else np.empty(0, np.int64)
         for conn in stuck.tolist():
             if conn in refused:
                 continue  # answered by an acceptable RST: connection_refused tells it
-            syns = _endpoint_rows(ctx, conn, endpoint, ctx.pure_syn & ~ctx.dup)
+            syns = _endpoint_rows(ctx, conn, endpoint, first_syns)
             if len(syns):
                 yield _syn_no_reply(ctx, conn, endpoint, syns)
 
 
 def _syn_no_reply(ctx: Ctx, conn: int, endpoint: int, syns: np.ndarray) -> Finding:
     ts = ctx.cols["ts_ns"]
-    answers = _endpoint_rows(ctx, conn, 1 - endpoint, np.ones(ctx.n, dtype=bool))
+    answers = _endpoint_rows(ctx, conn, 1 - endpoint)
     answers = answers[answers > syns[0]]
     span = (int(ts[syns[-1]]) - int(ts[syns[0]])) / 1e9
     k = len(syns)
@@ -165,17 +168,14 @@ def _stuck_in_syn_received(ctx: Ctx) -> list[tuple[int, int]]:
     tr = ctx.result.transitions
     if len(tr) == 0:
         return []
-    to = tr["to_state"].to_numpy()
-    key = tr["conn_id"].to_numpy().astype(np.int64) * 2 \
-        + (tr["endpoint"].to_numpy() == "server")
-    entered = set(key[to == "SYN_RECEIVED"].tolist())
+    key = ctx.tr_key
+    entered = set(key[ctx.tr_is("to_state", "SYN_RECEIVED")].tolist())
     if not entered:
         return []
-    est = set(key[to == "ESTABLISHED"].tolist())
-    left = np.flatnonzero(tr["from_state"].to_numpy() == "SYN_RECEIVED")
-    causes = tr["cause"].to_numpy()[left]
-    reset = {int(key[i]) for i, c in zip(left.tolist(), causes.tolist(), strict=True)
-             if str(c).startswith("received RST")}
+    est = set(key[ctx.tr_is("to_state", "ESTABLISHED")].tolist())
+    reset_rst = ctx.tr_is("from_state", "SYN_RECEIVED") \
+        & ctx.tr_match("cause", lambda c: c.startswith("received RST"))
+    reset = set(key[reset_rst].tolist())
     return [(k // 2, k % 2) for k in sorted(entered - est - reset)]
 
 
@@ -183,12 +183,16 @@ def _stuck_in_syn_received(ctx: Ctx) -> list[tuple[int, int]]:
 def synack_no_ack(result: AnalysisResult) -> Iterator[Finding]:
     ctx = context(result)
     ts = ctx.cols["ts_ns"]
-    for conn, endpoint in _stuck_in_syn_received(ctx):
-        sas = _endpoint_rows(ctx, conn, endpoint, ctx.synack & ~ctx.dup)
+    stuck = _stuck_in_syn_received(ctx)
+    if not stuck:
+        return
+    synacks, acks_mask = ctx.synack & ~ctx.dup, ctx.has_ack & ~ctx.rst
+    for conn, endpoint in stuck:
+        sas = _endpoint_rows(ctx, conn, endpoint, synacks)
         if len(sas) == 0:
             continue
         k, span = len(sas), (int(ts[sas[-1]]) - int(ts[sas[0]])) / 1e9
-        peer = _endpoint_rows(ctx, conn, 1 - endpoint, ctx.has_ack & ~ctx.rst)
+        peer = _endpoint_rows(ctx, conn, 1 - endpoint, acks_mask)
         acks = peer[(peer > sas[0]) & ((ctx.flags[peer] & 0x02) == 0)]
         if len(acks):
             what = f"the ACK (frame {ctx.frame(int(acks[0]))}) was captured but never reached it"
@@ -249,7 +253,7 @@ def fin_wait_2_abandoned(result: AnalysisResult) -> Iterator[Finding]:
                 continue
             t_ack = int(entered["ts_ns"].iloc[-1])
             ack_frame = int(entered["frame"].iloc[-1])
-            peer = _endpoint_rows(ctx, conn, 1 - endpoint, np.ones(ctx.n, dtype=bool))
+            peer = _endpoint_rows(ctx, conn, 1 - endpoint)
             last_peer = int(ts[peer[-1]]) if len(peer) else t_ack
             quiet = (ctx.capture_end_ns - max(t_ack, last_peer)) / 1e9
             if quiet < FIN_WAIT_2_GRACE_S:
@@ -302,20 +306,22 @@ def refusals(ctx: Ctx) -> dict[int, tuple[int, int]]:
     got = ctx.memo.get("refusals")
     if isinstance(got, dict):
         return got
-    seq = ctx.cols["seq"].astype(np.int64)
-    syn_row = ctx.peer_syn_row
-    safe = np.where(syn_row != NONE, syn_row, 0)
-    syn_seq = np.where(syn_row != NONE, seq[safe], NONE)
+    rows = np.flatnonzero(ctx.rst & ctx.has_ack)    # only an RST+ACK can refuse
+    conn = ctx.conn[rows]
+    syn_row = ctx.latest_in(rows, ctx.peer[rows], ctx.pure_syn)   # receiver's latest SYN
+    safe = np.maximum(syn_row, 0)
+    syn_seq = np.where(syn_row >= 0, ctx.cols["seq"][safe].astype(np.int64), NONE)
     syn_len = ctx.plen[safe]
-    seen_synack = cummax_excl(ctx.conn, ctx.synack.astype(np.int64), ctx.by_conn) == 1
-    ack = ctx.cols["ack"].astype(np.int64)
-    ok = ctx.rst & ctx.has_ack & (syn_seq != NONE) & ~seen_synack \
+    seen_synack = (ctx.latest_in(rows, conn * 2, ctx.synack, strict=True) >= 0) \
+        | (ctx.latest_in(rows, conn * 2 + 1, ctx.synack, strict=True) >= 0)
+    ack = ctx.cols["ack"][rows].astype(np.int64)
+    ok = (syn_seq != NONE) & ~seen_synack \
         & ((ack == (syn_seq + 1) % MOD) | (ack == (syn_seq + 1 + syn_len) % MOD))
     accepted = np.zeros(ctx.n_conn, dtype=bool)
     accepted[ctx.conn[ctx.synack]] = True  # refused, then accepted on a retry: not a refusal
     out: dict[int, tuple[int, int]] = {}
-    for r in np.flatnonzero(ok & ~accepted[ctx.conn]).tolist():
-        out.setdefault(int(ctx.conn[r]), (int(syn_row[r]), r))
+    for i in np.flatnonzero(ok & ~accepted[conn]).tolist():
+        out.setdefault(int(conn[i]), (int(syn_row[i]), int(rows[i])))
     ctx.memo["refusals"] = out
     return out
 

@@ -65,33 +65,33 @@ SYNACK_WRONG_ACK = CheckSpec(
 @register(SYNACK_WRONG_ACK)
 def synack_wrong_ack(result: AnalysisResult) -> Iterator[Finding]:
     ctx = context(result)
-    seq = ctx.cols["seq"].astype(np.int64)
-    syn_row = ctx.peer_syn_row
-    has = syn_row != NONE
-    safe = np.where(has, syn_row, 0)
-    syn_seq = np.where(has, seq[safe], NONE)
+    sa = np.flatnonzero(ctx.synack)
+    syn_row = ctx.latest_in(sa, ctx.peer[sa], ctx.pure_syn)  # the peer's latest SYN
+    safe = np.maximum(syn_row, 0)
+    syn_seq = np.where(syn_row >= 0, ctx.cols["seq"][safe].astype(np.int64), NONE)
     syn_len, syn_rel = ctx.plen[safe], ctx.rel_seq[safe]
-    ack = ctx.cols["ack"].astype(np.int64)
+    ack = ctx.cols["ack"][sa].astype(np.int64)
     ok = (ack == (syn_seq + 1) % MOD) | (ack == (syn_seq + 1 + syn_len) % MOD)
-    cand = np.flatnonzero(ctx.synack & (syn_seq != NONE) & ~ok)
-    bad = [r for r in cand.tolist() if not _acks_a_syn(ctx, r)]
+    cand = np.flatnonzero((syn_seq != NONE) & ~ok)       # positions in ``sa``
+    bad = [i for i in cand.tolist() if not _acks_a_syn(ctx, int(sa[i]))]
     seen: dict[int, list[int]] = {}
-    for r in bad:
-        seen.setdefault(int(ctx.group[r]), []).append(r)
-    for grp, rows in seen.items():
-        r = rows[0]
+    for i in bad:
+        seen.setdefault(int(ctx.group[sa[i]]), []).append(i)
+    for grp, at in seen.items():
+        i = at[0]
+        r, rows = int(sa[i]), [int(sa[j]) for j in at]
         conn, srv = grp // 2, bool(grp % 2)
-        isn = int(syn_seq[r])
-        exp = num((isn + 1) % MOD, int(syn_rel[r]) + 1, "ISN+1")
+        isn = int(syn_seq[i])
+        exp = num((isn + 1) % MOD, int(syn_rel[i]) + 1, "ISN+1")
         obs_rel = "" if ctx.rel_ack[r] == NONE else str(int(ctx.rel_ack[r]))
-        obs = num(int(ack[r]), None if not obs_rel else int(obs_rel))
-        exp_z = numz((isn + 1) % MOD, int(syn_rel[r]) + 1, "ISN+1")
-        obs_z = numz(int(ack[r]), None if not obs_rel else int(obs_rel))
+        obs = num(int(ack[i]), None if not obs_rel else int(obs_rel))
+        exp_z = numz((isn + 1) % MOD, int(syn_rel[i]) + 1, "ISN+1")
+        obs_z = numz(int(ack[i]), None if not obs_rel else int(obs_rel))
         peer, peer_zh = who(ctx, conn, not srv), who(ctx, conn, not srv, zh=True)
-        fs = ctx.frame(int(syn_row[r]))
+        fs = ctx.frame(int(syn_row[i]))
         yield make(
-            ctx, "synack_wrong_ack", conn, [int(syn_row[r]), *rows], main=r,
-            expected=exp, observed=obs, expected_rel=str(int(syn_rel[r]) + 1),
+            ctx, "synack_wrong_ack", conn, [int(syn_row[i]), *rows], main=r,
+            expected=exp, observed=obs, expected_rel=str(int(syn_rel[i]) + 1),
             observed_rel=obs_rel,
             message=f"SYN-ACK (frame {ctx.frame(r)}) acknowledges {obs}; the {peer} SYN "
                     f"(frame {fs}) had ISN {isn}, so the ack must be ISN+1 = {exp}",
@@ -101,17 +101,19 @@ def synack_wrong_ack(result: AnalysisResult) -> Iterator[Finding]:
 
 def _third_rows(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     """Per connection: (row of the first server SYN-ACK, row of the third segment) or -1."""
+    got = ctx.memo.get("third_rows")
+    if isinstance(got, tuple):
+        return got
     n = ctx.n_conn
     client_syn = first_in(ctx.conn, ctx.pure_syn & ~ctx.srv, n)
     server_syn = first_in(ctx.conn, ctx.pure_syn & ctx.srv, n)
     sa = first_in(ctx.conn, ctx.synack & ctx.srv, n)
     sa = np.where(server_syn >= 0, -1, sa)  # simultaneous open: no "third segment"
-    idx = np.arange(ctx.n)
-    after = sa[ctx.conn]
-    mask = ~ctx.srv & ctx.has_ack & ~ctx.rst & ((ctx.flags & 0x02) == 0) & (after >= 0) \
-        & (idx > after)
-    third = first_in(ctx.conn, mask, n)
-    third = np.where(client_syn >= 0, third, -1)
+    third = np.full(n, -1, dtype=np.int64)
+    c = np.flatnonzero((sa >= 0) & (client_syn >= 0))
+    mask = ~ctx.srv & ctx.has_ack & ~ctx.rst & ((ctx.flags & 0x02) == 0)
+    third[c] = ctx.first_after(sa[c], c * 2, mask)   # the client's first ACK after it
+    ctx.memo["third_rows"] = (sa, third)
     return sa, third
 
 
@@ -159,11 +161,11 @@ def _third_context(ctx: Ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Third-segment rows, the server SYN-ACK before each, and the client SYN before that."""
     _, third = _third_rows(ctx)
     t = third[third >= 0]
-    last_sa = ctx.ffill_conn(ctx.synack & ctx.srv, np.arange(ctx.n))
-    s = last_sa[t]
-    last_syn = ctx.ffill_conn(ctx.pure_syn & ~ctx.srv, np.arange(ctx.n))
+    conn = ctx.conn[t]
+    s = ctx.latest_in(t, conn * 2 + 1, ctx.synack)               # server SYN-ACKs
+    last_syn = ctx.latest_in(s, conn * 2, ctx.pure_syn)          # client SYNs
     first_syn = first_in(ctx.conn, ctx.pure_syn & ~ctx.srv, ctx.n_conn)
-    syn = np.where(last_syn[s] != NONE, last_syn[s], first_syn[ctx.conn[t]])
+    syn = np.where(last_syn >= 0, last_syn, first_syn[conn])
     return t, s, syn
 
 
@@ -174,8 +176,12 @@ def handshake_ack_wrong_ack(result: AnalysisResult) -> Iterator[Finding]:
     seq, ack = ctx.cols["seq"].astype(np.int64), ctx.cols["ack"].astype(np.int64)
     want = (seq[s] + 1) % MOD
     d = (ack[t] - want) % MOD
-    covers_data = (d < MOD // 2) & (ctx.peer_max_end[t] != NONE) & (ctx.rel_ack[t] > 0) \
-        & (ctx.rel_ack[t] <= ctx.peer_max_end[t])
+    # the most the client could ack: the server's highest seq end up to its latest segment
+    p = ctx.latest_in(t, ctx.conn[t] * 2 + 1)
+    sent = np.maximum(ctx.sent_before[np.maximum(p, 0)], ctx.seg_end[np.maximum(p, 0)])
+    peer_max = np.where(p >= 0, sent, NONE)
+    covers_data = (d < MOD // 2) & (peer_max != NONE) & (ctx.rel_ack[t] > 0) \
+        & (ctx.rel_ack[t] <= peer_max)
     for i in np.flatnonzero((d != 0) & ~covers_data).tolist():
         ti, si = int(t[i]), int(s[i])
         conn = int(ctx.conn[ti])

@@ -55,9 +55,9 @@ def syn_resent_with_new_isn(result: AnalysisResult) -> Iterator[Finding]:
 
 def _within_connection(ctx: Ctx) -> list[tuple[int, list[int]]]:
     """SYNs of one connection and direction whose seq differs from the first SYN's."""
-    isn = ctx.result.flows.isn[ctx.group] % MOD
-    seq = ctx.cols["seq"].astype(np.int64)
-    cand = np.flatnonzero(ctx.pure_syn & (seq != isn))
+    syns = np.flatnonzero(ctx.pure_syn)
+    isn = ctx.result.flows.isn[ctx.group[syns]] % MOD
+    cand = syns[ctx.cols["seq"][syns].astype(np.int64) != isn]
     first = first_in(ctx.group, ctx.pure_syn, 2 * ctx.n_conn)
     return [(int(first[g]), rows) for g, rows in _by_group(ctx, cand).items() if first[g] >= 0]
 

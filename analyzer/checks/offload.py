@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analyzer.checks.context import NONE, Ctx, context, first_in, make, who
+from analyzer.checks.context import Ctx, context, first_in, make, who
 from analyzer.checks.model import CheckSpec, Finding, register
 
 if TYPE_CHECKING:
@@ -50,11 +50,10 @@ def _acked(ctx: Ctx, rows: np.ndarray) -> np.ndarray:
 
     A segment counts when it consumes sequence space, the peer's acks reach its end, and
     the sender's next segment does not start inside it (no retransmission in between)."""
-    peer_max = np.full(2 * ctx.n_conn, NONE, dtype=np.int64)
-    np.maximum.at(peer_max, ctx.group, np.where(ctx.has_ack, ctx.rel_ack, NONE))
-    order = np.argsort(ctx.group, kind="stable")
+    peer_max = ctx.group_max(ctx.rel_ack, ctx.has_ack)
+    order = ctx.by_group.order                   # the sender's next segment
     nxt = np.full(ctx.n, -1, dtype=np.int64)
-    same = ctx.group[order][1:] == ctx.group[order][:-1]
+    same = ~ctx.by_group.starts[1:]
     nxt[order[:-1][same]] = order[1:][same]
     end = ctx.seg_end[rows]
     after = nxt[rows]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analyzer.checks.context import NONE, Ctx, context, first_in, make, who
+from analyzer.checks.context import Ctx, context, first_in, make, who
 from analyzer.checks.model import CheckSpec, Finding, Severity, register
 from analyzer.schema import ANOM_BAD_OPTIONS, ANOM_TRUNCATED_HEADER
 
@@ -43,30 +43,38 @@ _OPTIONS = (("window scaling", "窗口扩大因子", "opt_wscale", True),
             ("SACK-permitted", "SACK 允许", "opt_sack_perm", False))
 
 
-def _present(cols: dict[str, np.ndarray], name: str, row: int) -> bool:
-    v = cols[name][row]
-    return bool(v) if name == "opt_sack_perm" else int(v) >= 0
+def _present(cols: dict[str, np.ndarray], name: str, rows: np.ndarray) -> np.ndarray:
+    """Per row: does it carry the option (``name`` is its column)?"""
+    v = cols[name][rows]
+    return v.astype(bool) if name == "opt_sack_perm" else v.astype(np.int64) >= 0
 
 
-def _pairs(ctx: Ctx) -> list[tuple[int, int, int]]:
+def _pairs(ctx: Ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(conn, SYN row, SYN-ACK row) of every plain handshake whose options can be read."""
     sa = first_in(ctx.conn, ctx.synack & ctx.srv, ctx.n_conn)
     srv_syn = first_in(ctx.conn, ctx.pure_syn & ctx.srv, ctx.n_conn)
     bad = (ctx.cols["anomalies"] & (ANOM_BAD_OPTIONS | ANOM_TRUNCATED_HEADER)) != 0
     conns = np.flatnonzero((sa >= 0) & (srv_syn < 0))
     s = sa[conns]
-    syn = ctx.peer_syn_row[s]
-    ok = (syn != NONE) & ~bad[s] & ~bad[np.where(syn != NONE, syn, 0)]
-    return list(zip(conns[ok].tolist(), syn[ok].tolist(), s[ok].tolist(), strict=True))
+    syn = ctx.latest_in(s, ctx.peer[s], ctx.pure_syn)    # the client's latest SYN
+    ok = (syn >= 0) & ~bad[s] & ~bad[np.maximum(syn, 0)]
+    return conns[ok], syn[ok], s[ok]
 
 
 @register(HANDSHAKE_OPTIONS_MISMATCH)
 def handshake_options_mismatch(result: AnalysisResult) -> Iterator[Finding]:
     ctx = context(result)
-    for conn, syn, sa in _pairs(ctx):
+    conns, syns, sas = _pairs(ctx)
+    present = [(_present(ctx.cols, col, syns), _present(ctx.cols, col, sas))
+               for _, _, col, _ in _OPTIONS]
+    differ = np.zeros(len(conns), dtype=bool)
+    for a, b in present:
+        differ |= a != b
+    for i in np.flatnonzero(differ).tolist():
+        conn, syn, sa = int(conns[i]), int(syns[i]), int(sas[i])
         parts, parts_z, sev = [], [], "info"
-        for name, name_z, col, strict in _OPTIONS:
-            a, b = _present(ctx.cols, col, syn), _present(ctx.cols, col, sa)
+        for (name, name_z, _, strict), (pa, pb) in zip(_OPTIONS, present, strict=True):
+            a, b = bool(pa[i]), bool(pb[i])
             if a == b:
                 continue
             if b and strict:

@@ -13,7 +13,6 @@ from analyzer.checks.context import (
     NONE,
     Ctx,
     context,
-    cummax_excl,
     first_in,
     make,
     num,
@@ -40,8 +39,9 @@ def _signed(x: np.ndarray) -> np.ndarray:
 
 @dataclass(slots=True)
 class RstView:
-    """What the receiver of every row knew (raw numbers; NONE where unknown)."""
+    """What the receiver of each RST knew (raw numbers; NONE where unknown), per RST row."""
 
+    rows: np.ndarray        # the RST rows, ascending
     rcv_nxt: np.ndarray     # receiver's latest ack value (its RCV.NXT as last shown)
     rcv_wnd: np.ndarray     # receiver's latest window, scaled
     snd_nxt: np.ndarray     # highest seq end the sender had sent before the row
@@ -59,13 +59,8 @@ def _window_shift(ctx: Ctx) -> np.ndarray:
     return np.where(np.repeat(both, 2), np.clip(ws, 0, 14), 0)
 
 
-def _from_receiver(ctx: Ctx, mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per row: ``values`` at the receiver's latest row with ``mask`` before it (NONE)."""
-    return ctx.from_peer(mask, values)
-
-
 def rst_views(ctx: Ctx) -> RstView:
-    """Receiver knowledge and the RST class of every row (classes only matter for RSTs)."""
+    """Receiver knowledge and the RST class of every RST row."""
     got = ctx.memo.get("rst_views")
     if isinstance(got, RstView):
         return got
@@ -74,33 +69,36 @@ def rst_views(ctx: Ctx) -> RstView:
     return view
 
 
+def _at(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values`` at ``rows`` (int64), NONE where the row is -1."""
+    return np.where(rows >= 0, values[np.maximum(rows, 0)].astype(np.int64), NONE)
+
+
 def _rst_views(ctx: Ctx) -> RstView:
-    ack_rows = ctx.has_ack & ~ctx.rst
-    rcv_nxt = _from_receiver(ctx, ack_rows, ctx.cols["ack"].astype(np.int64))
-    scaled = ctx.cols["window"].astype(np.int64) << _window_shift(ctx)[ctx.group]
-    rcv_wnd = _from_receiver(ctx, ack_rows & ((ctx.flags & 0x02) == 0), scaled)
-    rcv_wnd = np.where(rcv_wnd == NONE,
-                       _from_receiver(ctx, ack_rows, ctx.cols["window"].astype(np.int64)),
-                       rcv_wnd)
-    end = cummax_excl(ctx.group, ctx.seg_end, ctx.by_group)
-    base = ctx.result.flows.base[ctx.group]
+    rows = np.flatnonzero(ctx.rst)
+    own, peer = ctx.group[rows], ctx.peer[rows]
+    last_ack = ctx.latest_in(rows, peer, ctx.has_ack & ~ctx.rst)   # receiver's latest ACK
+    rcv_nxt = _at(ctx.cols["ack"], last_ack)
+    window = ctx.cols["window"]
+    no_syn = ctx.latest_in(rows, peer, ctx.has_ack & ~ctx.rst & ((ctx.flags & 0x02) == 0))
+    shift = _window_shift(ctx)[peer]
+    rcv_wnd = np.where(no_syn >= 0, _at(window, no_syn) << shift, _at(window, last_ack))
+    end = ctx.sent_before[rows]
+    base = ctx.result.flows.base[own]
     snd_nxt = np.where(end == NONE, NONE, (base + np.where(end == NONE, 0, end)) % MOD)
-    not_syn = ~ctx.pure_syn
-    recv_other = _from_receiver(ctx, not_syn, np.ones(ctx.n, dtype=np.int64))
-    sender_other = cummax_excl(ctx.group, (~ctx.rst).astype(np.int64), ctx.by_group)
-    syn_row = ctx.peer_syn_row
-    syn_seq = np.where(syn_row != NONE, ctx.cols["seq"].astype(np.int64)[
-        np.where(syn_row != NONE, syn_row, 0)], NONE)
-    syn_sent = (syn_seq != NONE) & (recv_other == NONE) & (sender_other != 1)
-    cls = _classify(ctx, rcv_nxt, rcv_wnd, snd_nxt, syn_sent, syn_seq)
-    return RstView(rcv_nxt, rcv_wnd, snd_nxt, syn_sent, syn_seq, cls)
+    recv_other = ctx.latest_in(rows, peer, ~ctx.pure_syn)
+    sender_other = ctx.latest_in(rows, own, ~ctx.rst, strict=True)
+    syn_seq = _at(ctx.cols["seq"], ctx.latest_in(rows, peer, ctx.pure_syn))
+    syn_sent = (syn_seq != NONE) & (recv_other < 0) & (sender_other < 0)
+    cls = _classify(ctx, rows, rcv_nxt, rcv_wnd, snd_nxt, syn_sent, syn_seq)
+    return RstView(rows, rcv_nxt, rcv_wnd, snd_nxt, syn_sent, syn_seq, cls)
 
 
-def _classify(ctx: Ctx, rcv_nxt: np.ndarray, rcv_wnd: np.ndarray, snd_nxt: np.ndarray,
-              syn_sent: np.ndarray, syn_seq: np.ndarray) -> np.ndarray:
-    seq = ctx.cols["seq"].astype(np.int64)
-    ack = ctx.cols["ack"].astype(np.int64)
-    cls = np.zeros(ctx.n, dtype=np.int8)
+def _classify(ctx: Ctx, rows: np.ndarray, rcv_nxt: np.ndarray, rcv_wnd: np.ndarray,
+              snd_nxt: np.ndarray, syn_sent: np.ndarray, syn_seq: np.ndarray) -> np.ndarray:
+    seq = ctx.cols["seq"][rows].astype(np.int64)
+    ack = ctx.cols["ack"][rows].astype(np.int64)
+    cls = np.zeros(len(rows), dtype=np.int8)
     known = rcv_nxt != NONE
     exact = (known & (seq == rcv_nxt)) | ((snd_nxt != NONE)
                                           & ((seq == snd_nxt) | (seq == (snd_nxt - 1) % MOD)))
@@ -109,8 +107,9 @@ def _classify(ctx: Ctx, rcv_nxt: np.ndarray, rcv_wnd: np.ndarray, snd_nxt: np.nd
     in_win = known & (d >= 0) & (d < np.maximum(wnd, 1))
     cls[known & ~exact & in_win] = 1
     cls[known & ~exact & ~in_win] = 2
-    plen = ctx.plen
-    good_ack = ctx.has_ack & ((ack == (syn_seq + 1) % MOD) | (ack == (syn_seq + 1 + plen) % MOD))
+    plen = ctx.plen[rows]
+    good_ack = ctx.has_ack[rows] & ((ack == (syn_seq + 1) % MOD)
+                                    | (ack == (syn_seq + 1 + plen) % MOD))
     cls[syn_sent] = np.where(good_ack[syn_sent], 0, 3)
     return cls
 
@@ -144,18 +143,20 @@ RST_OUT_OF_WINDOW = CheckSpec(
 def rst_out_of_window(result: AnalysisResult) -> Iterator[Finding]:
     ctx = context(result)
     v = rst_views(ctx)
-    for r in np.flatnonzero(ctx.rst & (v.cls >= 2)).tolist():
+    for i in np.flatnonzero(v.cls >= 2).tolist():
+        r = int(v.rows[i])
         conn, srv = int(ctx.conn[r]), bool(ctx.srv[r])
         state = ctx.state_before(conn, 0 if srv else 1, r)
-        if v.cls[r] == 3:
-            yield _synsent_finding(ctx, v, r)
+        if v.cls[i] == 3:
+            yield _synsent_finding(ctx, v, i)
         elif state in _SYNCHRONIZED:
-            yield _window_finding(ctx, v, r, state)
+            yield _window_finding(ctx, v, i, state)
 
 
-def _synsent_finding(ctx: Ctx, v: RstView, r: int) -> Finding:
+def _synsent_finding(ctx: Ctx, v: RstView, i: int) -> Finding:
+    r = int(v.rows[i])
     conn, srv = int(ctx.conn[r]), bool(ctx.srv[r])
-    want = (int(v.syn_seq[r]) + 1) % MOD
+    want = (int(v.syn_seq[i]) + 1) % MOD
     if ctx.has_ack[r]:
         obs = f"ack {num(int(ctx.cols['ack'][r]), _rel(ctx.rel_ack[r]))}"
         obs_z = f"确认号 {numz(int(ctx.cols['ack'][r]), _rel(ctx.rel_ack[r]))}"
@@ -176,9 +177,10 @@ def _rel(v: int | np.integer) -> int | None:
     return None if int(v) == NONE else int(v)
 
 
-def _window_finding(ctx: Ctx, v: RstView, r: int, state: str) -> Finding:
+def _window_finding(ctx: Ctx, v: RstView, i: int, state: str) -> Finding:
+    r = int(v.rows[i])
     conn, srv = int(ctx.conn[r]), bool(ctx.srv[r])
-    nxt, wnd = int(v.rcv_nxt[r]), int(v.rcv_wnd[r]) if v.rcv_wnd[r] != NONE else 0
+    nxt, wnd = int(v.rcv_nxt[i]), int(v.rcv_wnd[i]) if v.rcv_wnd[i] != NONE else 0
     seq, rel = int(ctx.cols["seq"][r]), int(ctx.rel_seq[r])
     rel_nxt = rel - _signed32(seq - nxt)
     hi = (nxt + max(wnd, 1) - 1) % MOD
@@ -266,31 +268,34 @@ CHALLENGE_ACK = CheckSpec(
 def challenge_ack(result: AnalysisResult) -> Iterator[Finding]:
     ctx = context(result)
     v = rst_views(ctx)
-    a = _answers(ctx)
-    for r in np.flatnonzero(ctx.rst & (v.cls == 1) & (a >= 0)).tolist():
-        if int(ctx.cols["ack"][a[r]]) == int(v.rcv_nxt[r]):
-            yield _challenge_finding(ctx, r, int(a[r]), "RST")
+    a = _answers(ctx, v.rows)
+    for i in np.flatnonzero((v.cls == 1) & (a >= 0)).tolist():
+        r = int(v.rows[i])
+        if int(ctx.cols["ack"][a[i]]) == int(v.rcv_nxt[i]):
+            yield _challenge_finding(ctx, r, int(a[i]), "RST")
     yield from _syn_challenges(ctx)
 
 
-def _answers(ctx: Ctx) -> np.ndarray:
-    """Per row: the receiver's next segment if it is a pure ACK sent soon after, else -1."""
-    a = ctx.next_from_peer()
+def _answers(ctx: Ctx, rows: np.ndarray) -> np.ndarray:
+    """Per row of ``rows``: the receiver's next segment if it is a pure ACK sent soon after,
+    else -1."""
+    a = ctx.next_from_peer()[rows]
     safe = np.maximum(a, 0)
     ts = ctx.cols["ts_ns"]
-    quick = ts[safe] - ts <= CHALLENGE_ACK_WITHIN_S * 1e9
+    quick = ts[safe] - ts[rows] <= CHALLENGE_ACK_WITHIN_S * 1e9
     pure = ctx.has_ack[safe] & ~ctx.rst[safe] & ((ctx.flags[safe] & 0x03) == 0) \
         & (ctx.plen[safe] == 0)
     return np.where((a >= 0) & quick & pure, a, -1)
 
 
 def _syn_challenges(ctx: Ctx) -> Iterator[Finding]:
-    a = _answers(ctx)
-    seq = ctx.cols["seq"].astype(np.int64)
+    rows = np.flatnonzero(ctx.pure_syn)
+    a = _answers(ctx, rows)
+    seq = ctx.cols["seq"][rows].astype(np.int64)
     ack = ctx.cols["ack"].astype(np.int64)[np.maximum(a, 0)]
-    normal = (ack == (seq + 1) % MOD) | (ack == (seq + 1 + ctx.plen) % MOD)
-    for r in np.flatnonzero(ctx.pure_syn & (a >= 0) & ~normal).tolist():
-        yield _challenge_finding(ctx, r, int(a[r]), "SYN")
+    normal = (ack == (seq + 1) % MOD) | (ack == (seq + 1 + ctx.plen[rows]) % MOD)
+    for i in np.flatnonzero((a >= 0) & ~normal).tolist():
+        yield _challenge_finding(ctx, int(rows[i]), int(a[i]), "SYN")
 
 
 def _challenge_finding(ctx: Ctx, r: int, a: int, kind: str) -> Finding:

@@ -54,20 +54,26 @@ def _after_closed(ctx: Ctx) -> np.ndarray:
     tr = ctx.result.transitions
     closed_at = np.full(n2, -1, dtype=np.int64)
     if len(tr):
-        key = tr["conn_id"].to_numpy().astype(np.int64) * 2 \
-            + (tr["endpoint"].to_numpy() == "server")
-        hit = tr["to_state"].to_numpy() == "CLOSED"
-        np.maximum.at(closed_at, key[hit], tr["at_frame"].to_numpy().astype(np.int64)[hit])
+        hit = ctx.tr_is("to_state", "CLOSED")
+        np.maximum.at(closed_at, ctx.tr_key[hit], tr["at_frame"].to_numpy().astype(np.int64)[hit])
     final = ctx.result.timelines.final.ravel() == "CLOSED"
     closed_at[~final] = -1
-    frame = ctx.cols["frame"].astype(np.int64)
-    at = closed_at[ctx.group]
+    if ctx.n == 0 or not (closed_at >= 0).any():
+        ctx.memo["after_closed"] = out
+        return out
+    # By (conn, endpoint), capture order inside: the rows up to the CLOSED frame are a prefix.
+    order, starts = ctx.by_group.order, ctx.by_group.starts
+    g = ctx.group[order]
+    at = closed_at[g]
+    frame = ctx.cols["frame"][order].astype(np.int64)
+    seg_end = ctx.seg_end[order]
     before = (at >= 0) & (frame <= at)
     reach = np.full(n2, NONE, dtype=np.int64)
-    np.maximum.at(reach, ctx.group[before], ctx.seg_end[before])
-    late = (at >= 0) & (frame > at) & ~ctx.rst & ~ctx.dup & (ctx.seg_end > reach[ctx.group])
-    rows = np.flatnonzero(late)
-    out[ctx.group[rows][::-1]] = rows[::-1]
+    first = np.flatnonzero(starts)
+    reach[g[first]] = np.maximum.reduceat(np.where(before, seg_end, NONE), first)
+    late = (at >= 0) & (frame > at) & ~ctx.rst[order] & ~ctx.dup[order] & (seg_end > reach[g])
+    pos = np.flatnonzero(late)
+    out[g[pos][::-1]] = order[pos][::-1]
     ctx.memo["after_closed"] = out
     return out
 

@@ -30,9 +30,7 @@ def _fin_ends(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _max_end(ctx: Ctx) -> np.ndarray:
-    out = np.full(2 * ctx.n_conn, NONE, dtype=np.int64)
-    np.maximum.at(out, ctx.group, ctx.seg_end)
-    return out
+    return ctx.group_max(ctx.seg_end)
 
 
 FIN_ACK_WRONG = CheckSpec(
@@ -72,8 +70,7 @@ def _maybe_forgot(ctx: Ctx, first: np.ndarray, end: np.ndarray) -> np.ndarray:
     f_row = first[ctx.peer]
     after = (f_row >= 0) & (np.arange(ctx.n) > f_row) & ctx.has_ack & ~ctx.rst \
         & (ctx.rel_ack != NONE)
-    best = np.full(2 * ctx.n_conn, NONE, dtype=np.int64)
-    np.maximum.at(best, ctx.peer[after], ctx.rel_ack[after])
+    best = ctx.group_max(ctx.rel_ack, after)[np.arange(2 * ctx.n_conn) ^ 1]  # by receiver
     return np.flatnonzero((first >= 0) & (best != NONE) & (best == end - 1))
 
 

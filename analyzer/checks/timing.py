@@ -104,14 +104,18 @@ RETRANSMISSION = CheckSpec(
 @register(RETRANSMISSION)
 def retransmission(result: AnalysisResult) -> Iterator[Finding]:
     tx = timing_of(result).retransmissions
+    cols = ["conn_id", "direction", "frame", "original_frame", "segment", "rel_seq", "seg_len",
+            "kind", "spurious_by", "retry", "gap_s", "expected_rto_s"]
     r: Any
-    for r in tx[tx["kind"] != "duplicate"].itertuples(index=False):
+    for r in tx.loc[(tx["kind"] != "duplicate").to_numpy(), cols].itertuples(index=False):
         seg, sender = SEG[r.segment], who(result, r.conn_id, r.direction)
         why = f"{r.kind}" + (f", proved by {r.spurious_by}" if r.spurious_by else "")
         exp = f"{r.expected_rto_s:.3f} s" if pd.notna(r.expected_rto_s) else ""
+        a, b = int(r.original_frame), int(r.frame)     # frames_of(original_frame, frame)
+        frames = tuple(sorted({x for x in (a, b) if x >= 0}))
         yield Finding(
-            check="retransmission", conn_id=int(r.conn_id), frame=int(r.frame),
-            frames=frames_of(r.original_frame, r.frame), expected=exp, observed=seconds(r.gap_s),
+            check="retransmission", conn_id=int(r.conn_id), frame=b,
+            frames=frames, expected=exp, observed=seconds(r.gap_s),
             message=f"{sender} retransmitted {seg} (seq rel {r.rel_seq}, {r.seg_len} B) [{why}]: "
                     f"send {r.retry + 1}, {seconds(r.gap_s)} after the previous one"
                     + (f"; the profile expects {exp}" if exp else ""),

@@ -8,7 +8,8 @@ import importlib
 
 import click
 
-MODULES: list[str] = ["timing", "follow", "crosscheck"]
+MODULES: list[str] = ["timing", "follow", "crosscheck", "classroom", "check", "diff",
+                      "diagram", "report", "annotate"]
 
 
 def all_commands() -> list[click.Command]:

@@ -22,13 +22,13 @@ __all__ = ["COMMANDS", "follow_cmd"]
 _WRITERS = {"text": write_text, "hex": write_hex, "json": write_json}
 
 
-def _load(capture: str, checksums: bool) -> AnalysisResult:
+def _load(capture: str, checksums: bool, engine: str) -> AnalysisResult:
     reason = why_not_rereadable(capture)
     if reason:
         raise InputError(f"{capture}: cannot follow streams: {reason}")
     from analyzer.cli import _load as load_with_progress
 
-    return load_with_progress(capture, 60.0, checksums)
+    return load_with_progress(capture, 60.0, checksums, engine=engine)
 
 
 def _endpoint(ip: str, port: int) -> str:
@@ -126,9 +126,13 @@ def _follow_one(result: AnalysisResult, capture: str, conn_id: int, direction: s
               help="raw and --all: write missing bytes as zeros (default: skip them); the "
                    "gaps are reported either way.")
 @click.option("--no-checksums", is_flag=True, help="Do not verify TCP checksums.")
+@click.option("--engine", type=click.Choice(["auto", "native", "tshark"]), default="auto",
+              show_default=True,
+              help="What reads the packets: native, tshark (tunnels, other link types), or "
+                   "auto (tshark only where native cannot decode).")
 def follow_cmd(capture: str, conn_id: int | None, all_streams: bool, direction: str | None,
                fmt: str | None, output: Path | None, policy: str, fill_gaps: bool,
-               no_checksums: bool) -> None:
+               no_checksums: bool, engine: str) -> None:
     """Byte streams of one connection (--conn ID) or of every connection (--all -o DIR).
 
     Like Wireshark's Follow TCP Stream: both directions interleaved in capture order, with
@@ -144,7 +148,7 @@ def follow_cmd(capture: str, conn_id: int | None, all_streams: bool, direction: 
         if fmt not in (None, "raw") or direction not in (None, "both"):
             raise UsageError("--all writes raw files of both directions: drop --format and "
                              "--direction")
-        result = _load(capture, not no_checksums)
+        result = _load(capture, not no_checksums, engine)
         index = write_all(result, output, policy, b"\0" if fill_gaps else None)
         with_gaps = int((index["gaps"] > 0).sum()) if len(index) else 0
         click.echo(f"{capture}: wrote {int((index['file'] != '').sum())} stream files, "
@@ -153,7 +157,7 @@ def follow_cmd(capture: str, conn_id: int | None, all_streams: bool, direction: 
         return
     assert conn_id is not None
     fmt = fmt or "text"
-    result = _load(capture, not no_checksums)
+    result = _load(capture, not no_checksums, engine)
     _follow_one(result, capture, conn_id, direction or "both", fmt, output, policy, fill_gaps)
     if output is not None:
         click.echo(f"{capture}: connection {conn_id} written to {output}", err=True)

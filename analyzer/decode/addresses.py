@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["AddressBook"]
 
@@ -25,6 +26,12 @@ class AddressBook:
 
     def v4(self, values: np.ndarray) -> np.ndarray:
         """Codes of IPv4 addresses given as integers."""
+        # A batch repeats few distinct addresses: look up each distinct one once (hashing).
+        inv, uniq = pd.factorize(values, sort=False)
+        return self._v4_distinct(np.asarray(uniq, dtype=np.int64))[inv]
+
+    def _v4_distinct(self, values: np.ndarray) -> np.ndarray:
+        """Codes of distinct IPv4 addresses; new ones numbered in ascending address order."""
         keys = self._v4_keys
         if keys.size:
             pos = np.minimum(np.searchsorted(keys, values), keys.size - 1)

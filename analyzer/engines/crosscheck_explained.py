@@ -42,9 +42,8 @@ RULES: list[tuple[str, str, Explanation]] = [
         "same ACK captured twice."))),
     ("duplicate ACK", "synack yes, tshark no (tshark: no flag)", Explanation("neither", (
         "arkime-wireshark-retrans.pcap frame 46 repeats frame 45 4 µs later with the same IP "
-        "ID: synack's duplicate-ACK counter counts the copy (see above); tshark does not flag "
-        "this copy because the ACK before it was itself flagged. It is the same ACK captured "
-        "twice."))),
+        "ID: synack's duplicate-ACK counter counts the copy (see above); tshark flags nothing "
+        "on it. It is the same ACK captured twice."))),
     ("duplicate ACK", "tshark yes, synack no (synack: pure ACK)", Explanation("synack", (
         "RFC 5681 §2 calls an ACK a duplicate only while the receiver of the ACK has data "
         "outstanding. suri-bug-5881-01.pcap frames 36–38 repeat ACK 2583, which already covers "
@@ -197,12 +196,15 @@ RULES: list[tuple[str, str, Explanation]] = [
     ("handshake RTT", "values differ", Explanation("neither", (
         "The handshake was retransmitted (ndpi-tls_with_huge_ch.pcapng: SYNs at 0, 1.03 and "
         "3.04 s, SYN-ACKs at 1.17, 2.18 and 3.18 s; suri-tcp-fastopen-10-syn-data.pcap; "
-        "suri-bug-5881-01.pcap) or the SYN was captured twice (ndpi-rtsp.pcapng). tshark "
-        "measures from the last SYN to the ACK (2.2 ms: the ACK answers a SYN-ACK sent 2 s "
-        "before, not that SYN); synack's connections table spans the last SYN before the first "
-        "SYN-ACK to the ACK (2014 ms). By Karn's rule neither is an RTT sample, and synack's "
-        "timing stage does not use it (RTT from ACK samples, handshake ignored when resent). "
-        "tcpdump-timestamp_invalid_nano.pcap has invalid timestamps (clamped by synack)."))),
+        "suri-bug-5881-01.pcap). tshark measures from the last SYN to the ACK (2.2 ms: the ACK "
+        "answers a SYN-ACK sent 2 s before, not that SYN); synack's connections table spans "
+        "the last SYN before the first SYN-ACK to the ACK (2014 ms). By Karn's rule neither is "
+        "an RTT sample, and synack's timing stage does not use it (RTT from ACK samples, "
+        "handshake ignored when resent). In ndpi-rtsp.pcapng stream 4 the first attempt is "
+        "refused (SYN frames 289–292, RST+ACK 293): tshark's iRTT (1.18 ms) is SYN → RST, "
+        "synack's (1.03 ms) the handshake that succeeds later on the same ports (frames "
+        "300–305). tcpdump-timestamp_invalid_nano.pcap has invalid timestamps (clamped by "
+        "synack)."))),
     ("completeness", "ACK: tshark only", Explanation("both", (
         "tshark's ACK bit is set by a data-less ACK, not by a completed handshake: "
         "arkime-no-syn-ack.pcap shows SYN+ACK+DATA without any SYN-ACK; ndpi-KakaoTalk_chat.pcap "

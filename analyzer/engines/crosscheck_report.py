@@ -22,7 +22,8 @@ from analyzer.engines.crosscheck_explained import explain
 
 __all__ = ["main", "report"]
 
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "shared" / "captures" / "pcaps"
+SHARED = Path(os.environ.get("SYNACK_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+DEFAULT_DIR = SHARED / "captures" / "pcaps"
 EXAMPLES = 3
 SUM_KEYS = ("tshark", "synack_count", "both", "tshark_only", "synack_only",
             "disagreeing_copies")
@@ -145,8 +146,7 @@ def report(pcap_dir: Path, jobs: int) -> tuple[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    ap.add_argument("pcap_dir", nargs="?", type=Path,
-                    default=Path(os.environ.get("SYNACK_CAPTURES", DEFAULT_DIR)))
+    ap.add_argument("pcap_dir", nargs="?", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args(argv)
     text, open_classes = report(args.pcap_dir, args.jobs)

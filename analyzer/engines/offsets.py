@@ -40,6 +40,7 @@ class Located:
     l4: np.ndarray           # int64 offset of the TCP header in its frame, -1 if not there
     frame_off: np.ndarray    # int64 stream offset of the frame's first byte
     caplen: np.ndarray       # int64
+    also_ts: np.ndarray      # int64 timestamps of the ``also`` frames (0 if not framed)
     linktypes: dict[int, int] = field(default_factory=dict)
     first_ts_ns: int | None = None
     last_ts_ns: int | None = None
@@ -97,16 +98,23 @@ class _Search:
                 self.seen[at] += 1
 
 
-def locate_headers(reader: BaseReader, frames: np.ndarray, keys: np.ndarray) -> Located:
+def locate_headers(reader: BaseReader, frames: np.ndarray, keys: np.ndarray,
+                   also: np.ndarray | None = None) -> Located:
     """Read every frame of ``reader``; for the rows ``frames`` (sorted, 1-based) find the
-    TCP header whose first 12 bytes are ``keys``."""
+    TCP header whose first 12 bytes are ``keys``; note the timestamps of frames ``also``."""
     n = frames.size
+    also = np.empty(0, np.int64) if also is None else also
     out = Located(ts_ns=np.zeros(n, np.int64), iface=np.zeros(n, np.int16),
                   known=np.zeros(n, np.bool_), l4=np.full(n, -1, np.int64),
-                  frame_off=np.full(n, -1, np.int64), caplen=np.zeros(n, np.int64))
+                  frame_off=np.full(n, -1, np.int64), caplen=np.zeros(n, np.int64),
+                  also_ts=np.zeros(also.size, np.int64))
     search = _Search()
     for batch in reader.batches():
         _facts(batch, out)
+        if also.size:
+            first = int(batch.frame[0]) if len(batch) else 0
+            sel = (also >= first) & (also < first + len(batch))
+            out.also_ts[sel] = batch.ts_ns[also[sel] - first]
         if not n:
             continue
         lo, hi = np.searchsorted(frames, [batch.frame[0], batch.frame[-1] + 1])

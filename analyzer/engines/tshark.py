@@ -13,9 +13,10 @@ How: one `tshark -T fields` run (no TCP analysis, nothing above TCP dissected: s
 ``ENGINE_PREFS``/``DECODE_AS``), parsed in Arrow record batches (:mod:`.tshark_table`); then
 one pass of synack's own capture reader for the framing (timestamps, interfaces, file
 offsets) and the position of each TCP header in its frame (:mod:`.offsets`), which gives the
-captured payload length and ``payload_off``. A TCP segment rebuilt from fragments has no
-position in one frame: its ``payload_off`` is -1 (following such a stream reads nothing for
-that segment) and its captured length is taken from the frame's lengths.
+captured payload length and ``payload_off``. A TCP segment rebuilt from IP fragments has no
+position in one frame: its ``payload_off`` is -1 (its bytes are captured, but not in one piece
+of the file; readers of payload bytes must skip it) and its captured length comes from the
+frame's lengths. See docs/engines.md.
 """
 
 from __future__ import annotations
@@ -35,13 +36,8 @@ import pandas as pd
 from analyzer.capture import STDIN, open_capture
 from analyzer.decode import Decoded, DecodeStats
 from analyzer.engines.offsets import Located, header_keys, locate_headers
-from analyzer.engines.tshark_run import (
-    TsharkRun,
-    field_run,
-    tshark_command,
-    tshark_path,
-    tshark_version,
-)
+from analyzer.engines.tshark_parallel import default_jobs, tshark_batches
+from analyzer.engines.tshark_run import TsharkRun, tshark_command, tshark_path, tshark_version
 from analyzer.engines.tshark_table import (
     ENGINE_FIELDS,
     AddressCodes,
@@ -111,8 +107,11 @@ def _file_for(source: str) -> Iterator[str]:
 
 
 def decode_with_tshark(source: str, *, verify_checksums: bool = True,
-                       progress: Progress | None = None) -> Decoded:
+                       progress: Progress | None = None, jobs: int | None = None) -> Decoded:
     """Decode every TCP segment of ``source`` (a path or ``"-"``) with tshark's dissectors.
+
+    A large classic pcap file is read by ``jobs`` tshark processes at once (default: the
+    CPUs available; see :mod:`.tshark_parallel`).
 
     Raises :class:`~analyzer.errors.TsharkUnavailableError` when tshark is not installed and
     :class:`~analyzer.errors.InputError` subclasses for input that is not a capture.
@@ -124,10 +123,15 @@ def decode_with_tshark(source: str, *, verify_checksums: bool = True,
         try:
             info = reader.info
             book = AddressCodes()
-            parts, run = _run(exe, path, verify_checksums, progress, info.total_bytes, book)
+            parts, run = _run(exe, path, verify_checksums, progress, info.total_bytes, book,
+                              default_jobs() if jobs is None else jobs)
             cols = _concat(parts, book)
+            for part in parts:
+                part.cols = {}
             keys = header_keys(cols["sport"], cols["dport"], cols["seq"], cols["ack"])
-            loc = locate_headers(reader, cols["frame"], keys)
+            fragments = np.sort(np.concatenate([p.fragments for p in parts] or
+                                               [np.empty(0, np.int64)]))
+            loc = locate_headers(reader, cols["frame"], keys, fragments)
         finally:
             reader.close()
         stats = TsharkStats(path=source, format=info.format, gzip=info.gzip,
@@ -137,19 +141,25 @@ def decode_with_tshark(source: str, *, verify_checksums: bool = True,
         stats.bytes_read = info.bytes_read
         stats.warnings = [w.replace(path, source) for w in info.warnings]
         _check_run(run, source, stats)
-        table, anomalies = _assemble(cols, loc, parts, stats, verify_checksums)
+        table, anomalies = _assemble(cols, loc, parts, fragments, stats, verify_checksums)
     return Decoded(columns=table, addresses=book.texts, anomalies=anomalies, stats=stats)
 
 
 def _run(exe: str, path: str, verify: bool, progress: Progress | None, total: int | None,
-         book: AddressCodes) -> tuple[list[Part], TsharkRun]:
+         book: AddressCodes, jobs: int) -> tuple[list[Part], TsharkRun]:
     prefs = [*ENGINE_PREFS, f"tcp.check_checksum:{'TRUE' if verify else 'FALSE'}"]
-    cmd = tshark_command(exe, path, list(ENGINE_FIELDS.values()), prefs, DECODE_AS)
+
+    def command(capture: str) -> list[str]:
+        return tshark_command(exe, capture, list(ENGINE_FIELDS.values()), prefs, DECODE_AS)
+
     run = TsharkRun()
     parts: list[Part] = []
     done = 0
-    for batch in field_run(cmd, list(ENGINE_FIELDS), run):
+    for shift, batch in tshark_batches(command, list(ENGINE_FIELDS), path, jobs, run):
         part = convert_batch(batch, book)
+        if shift:
+            part.cols["frame"] += shift
+            part.fragments += shift
         parts.append(part)
         done += part.seen_bytes
         if progress is not None:
@@ -180,7 +190,8 @@ def _check_run(run: TsharkRun, source: str, stats: TsharkStats) -> None:
         stats.warnings.append(f"{source}: tshark: {text}")
 
 
-def _assemble(cols: dict[str, np.ndarray], loc: Located, parts: list[Part], stats: TsharkStats,
+def _assemble(cols: dict[str, np.ndarray], loc: Located, parts: list[Part],
+              fragments: np.ndarray, stats: TsharkStats,
               verify: bool) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """The packet table (PACKET_COLUMNS) and the anomalies table."""
     l4, caplen = loc.l4, loc.caplen
@@ -191,18 +202,19 @@ def _assemble(cols: dict[str, np.ndarray], loc: Located, parts: list[Part], stat
     for part in parts:
         for kind, n in part.non_tcp.items():
             stats.non_tcp[kind] = stats.non_tcp.get(kind, 0) + n
-        records += [(int(f), 0, FRAME_IP_FRAGMENT, "IP fragment (tshark reassembles "
-                     "fragments; the segment is in the frame that completes it)")
-                    for f in part.fragments.tolist()]
+    records += [(int(f), int(t), FRAME_IP_FRAGMENT, "IP fragment (tshark reassembles "
+                 "fragments; the segment is in the frame that completes it)")
+                for f, t in zip(fragments.tolist(), loc.also_ts.tolist(), strict=True)]
     stats.non_tcp["other_ip"] += int((~complete & loc.known).sum())
     dropped = int((complete & ~loc.known).sum())
     if dropped:
         stats.warnings.append(f"{stats.path}: {dropped} TCP frames tshark read past the point "
                               "where synack's capture reader stopped were left out")
     keep = np.flatnonzero(complete & loc.known)
-    table = _columns({k: v[keep] for k, v in cols.items()},
-                     {k: v[keep] for k, v in vars(loc).items() if isinstance(v, np.ndarray)},
-                     verify)
+    at = {k: v for k, v in vars(loc).items() if isinstance(v, np.ndarray) and k != "also_ts"}
+    if keep.size < complete.size:
+        cols, at = {k: v[keep] for k, v in cols.items()}, {k: v[keep] for k, v in at.items()}
+    table = _columns(cols, at, verify)
     stats.tcp_segments = int(keep.size)
     stats.linktypes = dict(loc.linktypes)
     stats.first_ts_ns, stats.last_ts_ns = loc.first_ts_ns, loc.last_ts_ns

@@ -9,11 +9,12 @@ string column (several occurrences of a field in one frame are joined by commas)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import IO, Any
@@ -92,16 +93,21 @@ def _drain(stream: IO[bytes], into: list[str]) -> None:
             into.append(line)
 
 
-def field_run(cmd: list[str], names: Sequence[str], run: TsharkRun) -> Iterator[Any]:
+def field_run(cmd: list[str], names: Sequence[str], run: TsharkRun,
+              feed: Callable[[IO[bytes]], None] | None = None) -> Iterator[Any]:
     """Run ``cmd`` and yield its output as ``pyarrow.RecordBatch`` objects (string columns
-    named ``names``); ``run`` holds the exit status and stderr once the iterator is done."""
+    named ``names``); ``run`` holds the exit status and stderr once the iterator is done.
+    ``feed``, if given, writes the capture to tshark's stdin (``-r -``) from a thread."""
     pacsv = _pyarrow_csv()
     import pyarrow as pa
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.PIPE if feed else subprocess.DEVNULL)
     assert proc.stdout is not None and proc.stderr is not None
     errs = threading.Thread(target=_drain, args=(proc.stderr, run.errors), daemon=True)
     errs.start()
+    if feed is not None:
+        threading.Thread(target=_feed, args=(feed, proc.stdin), daemon=True).start()
     try:
         reader = pacsv.open_csv(
             proc.stdout,
@@ -119,6 +125,14 @@ def field_run(cmd: list[str], names: Sequence[str], run: TsharkRun) -> Iterator[
         proc.stdout.close()
         run.returncode = proc.wait()
         errs.join()
+
+
+def _feed(feed: Callable[[IO[bytes]], None], stdin: IO[bytes] | None) -> None:
+    assert stdin is not None
+    with contextlib.suppress(OSError):   # BrokenPipeError: tshark stopped reading
+        feed(stdin)
+    with contextlib.suppress(OSError):
+        stdin.close()
 
 
 def _pyarrow_csv() -> Any:

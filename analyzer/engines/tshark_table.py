@@ -44,6 +44,10 @@ OPTION_KEYS = ("mss", "wscale", "ts_val", "ts_ecr", "sack_count", "sack_le", "sa
                "bad_opt")
 PRESENCE_KEYS = ("sack_perm", "tfo_request", "tfo_cookie", "ip_bad_len", "ip6_bad_len")
 RECORD_OVERHEAD = 16      # bytes of a pcap record header (progress is an estimate)
+# Narrower intermediate dtypes (every value fits; -1 marks "absent").
+COMPACT = {**dict.fromkeys(("sport", "dport", "window", "hdr_len", "csum", "bogus_hdr",
+                            "bad_opt", "mss", "wscale", "sack_count", "vlan", "ttl", "ip_id",
+                            "tcp_len", "frame_len", "cap_len", "flags"), np.int32)}
 
 
 class AddressCodes:
@@ -167,6 +171,8 @@ def convert_batch(batch: Any, book: AddressCodes) -> Part:
     _network(pc, pa, sub, ip_ver, ip_occ, cols, book)
     vlan = _ints(pc, pa, _pick(pc, pa, sub.column("vlan"), first))
     cols["vlan"] = np.where(per[rows, 4].astype(bool), vlan, -1)
+    for key, dtype in COMPACT.items():
+        cols[key] = cols[key].astype(dtype, copy=False)
     return part
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = [
     "NONE", "Grouping", "first_where", "group_cummax_excl", "last_value_ffill", "last_where",
-    "next_where",
+    "next_where", "peer_latest", "prev_where",
 ]
 
 NONE = np.iinfo(np.int64).min
@@ -46,29 +46,23 @@ class Grouping:
         return cls(order, starts)
 
     def split(self, flag: np.ndarray) -> Grouping:
-        """Finer grouping (group, flag) in O(n): a stable partition inside each group."""
+        """Finer grouping (group, flag): a stable partition inside each group.
+
+        One stable sort of (group number, flag) in the current order: the keys are
+        already nearly sorted, which the sort's merging of runs exploits.
+        """
         n = len(self.order)
         if n == 0:
             return self
-        ones = flag[self.order].astype(np.int64)
-        zeros = 1 - ones
-        seg_start = np.flatnonzero(self.starts)
-        seg = np.cumsum(self.starts) - 1
-        zeros_before = np.cumsum(zeros) - zeros       # zeros strictly before, whole array
-        ones_before = np.cumsum(ones) - ones
-        zeros_in_seg = np.add.reduceat(zeros, seg_start)
-        base = seg_start[seg]
-        new_pos = np.where(ones == 1,
-                           base + zeros_in_seg[seg] + ones_before - ones_before[base],
-                           base + zeros_before - zeros_before[base])
-        order = np.empty(n, dtype=self.order.dtype)
-        order[new_pos] = self.order
-        starts = np.zeros(n, dtype=bool)
-        starts[seg_start] = True
-        second = seg_start + zeros_in_seg
-        seg_end = np.append(seg_start[1:], n)
-        starts[second[second < seg_end]] = True
-        return Grouping(order, starts)
+        key = np.cumsum(self.starts, dtype=np.int64)
+        key -= 1
+        key *= 2
+        key += flag[self.order]
+        perm = np.argsort(key, kind="stable")
+        k = key[perm]
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = k[1:] != k[:-1]
+        return Grouping(self.order[perm], starts)
 
     def subset(self, mask: np.ndarray) -> Grouping:
         """The same grouping restricted to rows where ``mask`` (order kept)."""
@@ -98,42 +92,55 @@ def last_where(group: np.ndarray, mask: np.ndarray, n_groups: int) -> np.ndarray
 
 
 def _segmented_running_max(v: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Running maximum that restarts at every group start (values in [-2**39, 2**39])."""
-    seg = np.cumsum(starts) - 1
+    """Running maximum that restarts at every group start (values in [-2**39, 2**39]).
+
+    Works in place on ``v`` (int64) and returns it.
+    """
     span = np.int64(1) << 41
     floor = -(span // 2) + 1
-    safe = np.where(v == NONE, floor, v)
-    running = np.maximum.accumulate(safe + seg * span) - seg * span
-    return np.where(running <= floor, NONE, running)
+    off = np.cumsum(starts, dtype=np.int64)
+    off -= 1
+    off *= span
+    v[v == NONE] = floor
+    v += off
+    np.maximum.accumulate(v, out=v)
+    v -= off
+    v[v <= floor] = NONE
+    return v
 
 
 def group_cummax_excl(grouping: Grouping, values: np.ndarray) -> np.ndarray:
     """Per row: the maximum of ``values`` over *earlier* rows of its group (NONE if none)."""
     n = len(values)
-    out = np.full(n, NONE, dtype=np.int64)
     if n == 0:
-        return out
-    v = values[grouping.order].astype(np.int64)
+        return np.full(0, NONE, dtype=np.int64)
+    order = grouping.order
     shifted = np.empty(n, dtype=np.int64)
     shifted[0] = NONE
-    shifted[1:] = v[:-1]
+    shifted[1:] = values[order[:-1]]
     shifted[grouping.starts] = NONE
-    out[grouping.order] = _segmented_running_max(shifted, grouping.starts)
+    out = np.empty(n, dtype=np.int64)
+    out[order] = _segmented_running_max(shifted, grouping.starts)
     return out
 
 
 def last_value_ffill(grouping: Grouping, mask: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Per row: ``values`` of the latest row at or before it in its group with ``mask`` set."""
     n = len(values)
-    out = np.full(n, NONE, dtype=np.int64)
     if n == 0:
-        return out
-    m = mask[grouping.order]
+        return np.full(0, NONE, dtype=np.int64)
+    order = grouping.order
     positions = np.arange(n)
-    seg_first = np.maximum.accumulate(np.where(grouping.starts, positions, 0))
-    latest = np.maximum.accumulate(np.where(m, positions, -1))
-    vals = values[grouping.order].astype(np.int64)
-    out[grouping.order] = np.where(latest >= seg_first, vals[np.maximum(latest, 0)], NONE)
+    latest = np.where(mask[order], positions, -1)
+    np.maximum.accumulate(latest, out=latest)
+    seg_first = np.where(grouping.starts, positions, 0)
+    np.maximum.accumulate(seg_first, out=seg_first)
+    ok = latest >= seg_first
+    del seg_first
+    np.maximum(latest, 0, out=latest)
+    vals = np.asarray(values)[order[latest]].astype(np.int64, copy=False)
+    out = np.empty(n, dtype=np.int64)
+    out[order] = np.where(ok, vals, NONE)
     return out
 
 
@@ -150,4 +157,39 @@ def next_where(grouping: Grouping, mask: np.ndarray) -> np.ndarray:
     ends = np.flatnonzero(np.append(starts[1:], True))
     seg_end = ends[np.cumsum(starts) - 1]
     out[order] = np.where(nearest <= seg_end, order[np.minimum(nearest, n - 1)], -1)
+    return out
+
+
+def prev_where(grouping: Grouping, mask: np.ndarray) -> np.ndarray:
+    """Per row: index of the latest row (strictly before it) in its group with ``mask``, or -1."""
+    n = len(mask)
+    out = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return out
+    order, starts = grouping.order, grouping.starts
+    positions = np.arange(n)
+    latest = np.empty(n, dtype=np.int64)
+    latest[0] = -1
+    np.maximum.accumulate(np.where(mask[order[:-1]], positions[:-1], -1), out=latest[1:])
+    seg_first = np.maximum.accumulate(np.where(starts, positions, 0))
+    out[order] = np.where(latest >= seg_first, order[np.maximum(latest, 0)], -1)
+    return out
+
+
+def peer_latest(grouping: Grouping, side: np.ndarray) -> np.ndarray:
+    """Per row: index of the latest earlier row of its group whose ``side`` differs, or -1.
+
+    Over connections with ``side`` = from_server: the last segment the row's receiver sent
+    before it. One pass: that row ends the run of same-side rows just before the row's own.
+    """
+    n = len(side)
+    out = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return out
+    order, starts = grouping.order, grouping.starts
+    s = side[order]
+    run = starts.copy()
+    run[1:] |= s[1:] != s[:-1]
+    run_first = np.maximum.accumulate(np.where(run, np.arange(n), 0))
+    out[order] = np.where(starts[run_first], -1, order[run_first - 1])
     return out

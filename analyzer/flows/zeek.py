@@ -23,6 +23,7 @@ are not modelled, G without reassembly, PR zeek/zeek#2191's late flip) are in do
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,8 +50,10 @@ B_DIR, B_SYN, B_ACK, B_FIN, B_RST, B_LEN, B_SAME = 1, 2, 4, 8, 16, 32, 64
 SUB_START, SUB_C, SUB_HIST, SUB_W, SUB_T, SUB_FLIP, SUB_G = -1, 0, 2, 3, 4, 5, 6
 TOO_LARGE_SEQ_DELTA = 1048576            # TCPSessionAdapter.cc
 NEG = -(1 << 40)                         # "minus infinity" for relative sequence numbers
+FAR = 1 << 62                            # "plus infinity" for them
 SCALE = np.array([10**k for k in range(10)], dtype=np.int64)   # ScaledHistoryEntry thresholds
 ORIG_SEEN, RESP_SEEN = 1, 2
+CHUNK_ROWS = 1 << 18                     # packets per chunk of connections (zeek_columns)
 RSTOS0_RE = re.compile(r"\^?S[^HAFGIQ]*R.*")                   # main.zeek conn_state()
 
 
@@ -212,37 +215,54 @@ def _simulate(sig: bytes) -> tuple[np.ndarray, int, bool]:
 
 
 # --------------------------------------------------------------------- vectorized helpers
+# Row indices are int32 (half the memory of int64) unless the table is too long for them;
+# per-row states are int8. Arrays are per row of the table sorted by connection.
+def _index_dtype(n: int) -> type[np.signedinteger]:
+    return np.int32 if n < 1 << 30 else np.int64
+
+
 def _runs(keys: np.ndarray) -> np.ndarray:
     """True where a run of equal keys starts."""
     first = np.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
     return first
 
 
-def _seg_cummax(vals: np.ndarray, seg: np.ndarray) -> np.ndarray:
-    """Running max restarting at each new ``seg`` value (seg nondecreasing, |vals| < 2**40)."""
-    if len(seg) and np.count_nonzero(_runs(seg)) >= 1 << 20:      # offsets would overflow
-        return pd.Series(vals).groupby(seg).cummax().to_numpy()
-    off = (np.cumsum(_runs(seg)) - 1).astype(np.int64) << 42
-    return np.maximum.accumulate(vals + off) - off
+def _seg_cummax(vals: np.ndarray, seg: np.ndarray, *, dense: bool = False) -> np.ndarray:
+    """Running max restarting at each new ``seg`` value (seg nondecreasing, |vals| < 2**40).
+
+    ``dense``: ``seg`` already numbers the runs 0, 1, 2, ...
+    """
+    segid = seg if dense else np.cumsum(_runs(seg), dtype=np.int64) - 1
+    if len(segid) and int(segid[-1]) >= (1 << 20) - 1:            # offsets would overflow
+        return pd.Series(vals).groupby(segid).cummax().to_numpy()
+    off = segid.astype(np.int64)
+    off <<= 42
+    out = vals + off
+    np.maximum.accumulate(out, out=out)
+    out -= off
+    return out
 
 
-def _shift_in_seg(vals: np.ndarray, seg: np.ndarray, fill: int) -> np.ndarray:
+def _shift_in_seg(vals: np.ndarray, first: np.ndarray, fill: int) -> np.ndarray:
+    """The previous value in the same run (``first`` marks run starts), else ``fill``."""
     out = np.empty_like(vals)
     out[1:] = vals[:-1]
-    out[_runs(seg)] = fill
+    out[first] = fill
     return out
 
 
 def _ffill_index(mask: np.ndarray, row_start: np.ndarray) -> np.ndarray:
     """Index of the last row <= i in the same connection where mask holds, else -1."""
-    idx = np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1))
-    return np.where(idx >= row_start, idx, -1)
+    idx = np.where(mask, np.arange(len(mask), dtype=row_start.dtype), row_start.dtype.type(-1))
+    np.maximum.accumulate(idx, out=idx)
+    idx[idx < row_start] = -1
+    return idx
 
 
 def _scaled(rows: np.ndarray, ep: np.ndarray, cidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Connection::ScaledHistoryEntry: the events that reach count 1, 10, 100, ... per endpoint."""
-    key = cidx[rows] * 2 + ep
+    key = cidx[rows] * np.int64(2) + ep
     order = np.argsort(key, kind="stable")
     k = key[order]
     pos = np.arange(len(k))
@@ -256,41 +276,51 @@ class _Table:
     """The input sorted by connection (capture order inside), with per-row derived arrays."""
 
     def __init__(self, pk: pd.DataFrame, ignore_checksums: bool, ports: frozenset[int],
-                 order: np.ndarray | None = None) -> None:
-        if order is None:
-            order = np.argsort(pk["conn_id"].to_numpy(np.int64), kind="stable")
-        col = {c: pk[c].to_numpy()[order] for c in
-               ("conn_id", "src", "sport", "dport", "seq", "ack", "flags", "payload_len",
-                "window", "csum_ok")}
-        self.n = len(order)
-        first = _runs(col["conn_id"])
+                 order: np.ndarray) -> None:
+        self.n = n = len(order)
+        ix = _index_dtype(n)
+
+        def col(name: str) -> np.ndarray:
+            return pk[name].to_numpy()[order]
+
+        conn = col("conn_id")
+        first = _runs(conn)
         self.cstart = np.flatnonzero(first)
-        self.conn_ids = col["conn_id"][self.cstart].astype(np.int64)
-        self.cidx = np.cumsum(first) - 1
-        self.row_start = self.cstart[self.cidx]
-        src, sport, dport = col["src"], col["sport"], col["dport"]
-        self.dir = ((src != src[self.row_start]) | (sport != sport[self.row_start])).view(
-            np.int8).astype(np.int64)
-        fl = col["flags"]
+        self.conn_ids = conn[self.cstart].astype(np.int64)
+        del conn
+        self.cidx = np.cumsum(first, dtype=ix)
+        self.cidx -= 1
+        del first
+        self.row_start = self.cstart.astype(ix)[self.cidx]
+        src, sport, dport = col("src"), col("sport"), col("dport")
+        self.dir = ((src != src[self.row_start]) | (sport != sport[self.row_start])).view(np.int8)
+        first_flags = pk["flags"].to_numpy()[order[self.cstart]].astype(np.int64)
+        self.port_flip = self._port_flip(first_flags, sport[self.cstart].astype(np.int64),
+                                         dport[self.cstart].astype(np.int64), ports)
+        del src, sport, dport
+        fl = col("flags")
         self.syn, self.ack = (fl & SYN) != 0, (fl & ACK) != 0
         self.fin, self.rst = (fl & FIN) != 0, (fl & RST) != 0
-        self.plen = col["payload_len"].astype(np.int64)
-        self.win = col["window"]
-        self.seq = col["seq"].astype(np.int64)
-        self.ackn = col["ack"].astype(np.int64)
-        self.bad = (col["csum_ok"] == 0) & (not ignore_checksums)
+        del fl
+        self.plen = col("payload_len")
+        self.zero_win = col("window") == 0
+        self.seq = col("seq").astype(np.uint32, copy=False)
+        self.ackn = col("ack").astype(np.uint32, copy=False)
+        self.bad = (col("csum_ok") == 0) & (not ignore_checksums)
         self.good = ~self.bad
-        self.ctrl = self.good & (self.syn | self.fin | self.rst)
-        self.bits0 = self.good & ~(self.syn | self.fin | self.rst)
-        self.gkey = self.cidx * 2 + self.dir
+        flag3 = self.syn | self.fin | self.rst
+        self.ctrl = self.good & flag3
+        self.bits0 = self.good & ~flag3
+        del flag3
+        self.gkey = self.cidx * ix(2) + self.dir
         g = np.flatnonzero(self.good)
         self.dorder = g[np.argsort(self.gkey[g], kind="stable")]   # good rows by (conn, dir)
-        self.port_flip = self._port_flip(fl[self.cstart].astype(np.int64),
-                                         sport[self.cstart].astype(np.int64),
-                                         dport[self.cstart].astype(np.int64), ports)
+        del g
         self.u = self._unwrap()
         # seq_one_past_segment (get_segment_len: RST payload is not sequence space)
-        self.ulen = self.u + np.where(self.rst, 0, self.plen) + self.syn + self.fin
+        self.ulen = self.u + np.where(self.rst, 0, self.plen)
+        self.ulen += self.syn
+        self.ulen += self.fin
 
     @staticmethod
     def _port_flip(fl: np.ndarray, sp: np.ndarray, dp: np.ndarray,
@@ -308,13 +338,15 @@ class _Table:
         d = self.dorder
         s = self.seq[d]
         first = _runs(self.gkey[d])
-        step = ((s - np.roll(s, 1)) & 0xFFFFFFFF).astype(np.uint32).view(np.int32).astype(np.int64)
+        step = np.zeros(len(d), dtype=np.int64)
+        step[1:] = (s[1:] - s[:-1]).view(np.int32)      # uint32 difference, signed
         step[first] = 0
-        cs = np.cumsum(step)
+        cs = np.cumsum(step, out=step)
+        fpos = np.flatnonzero(first)
         u = np.zeros(self.n, dtype=np.int64)
-        u[d] = cs - cs[np.maximum.accumulate(np.where(first, np.arange(len(d)), 0))]
+        u[d] = cs - np.repeat(cs[fpos], np.diff(np.append(fpos, len(d))))
         self.base = np.zeros(2 * len(self.cstart), dtype=np.int64)  # raw first seq per group
-        self.base[self.gkey[d][first]] = s[first]
+        self.base[self.gkey[d[fpos]]] = s[fpos]
         return u
 
 
@@ -326,37 +358,47 @@ def _event_rows(t: _Table) -> np.ndarray:
     packets) the first packet, the first data packet and the first pure ACK: between control
     packets only an INACTIVE endpoint changes state, and only on its first such packet.
     """
-    ccum = np.cumsum(t.ctrl)
-    epoch = ccum - t.ctrl - (ccum[t.cstart] - t.ctrl[t.cstart])[t.cidx]
-    key = t.gkey * (t.n + 1) + epoch
+    # Control packets before each row (whole table): within one (conn, sender) group it
+    # changes exactly where the stretch between control packets changes.
+    before = np.cumsum(t.ctrl, dtype=t.cidx.dtype)
+    before -= t.ctrl
     ev = t.ctrl.copy()
     d = t.dorder
-    for m in (t.good, t.bits0 & (t.plen > 0), t.bits0 & (t.plen == 0) & t.ack):
-        dm = d[m[d]]
-        ev[dm[_runs(key[dm])]] = True
+    for m in (None, t.bits0 & (t.plen > 0), t.bits0 & (t.plen == 0) & t.ack):
+        dm = d if m is None else d[m[d]]
+        first = _runs(t.gkey[dm])
+        first[1:] |= before[dm[1:]] != before[dm[:-1]]
+        ev[dm[first]] = True
     return ev
 
 
-def _same_bits(t: _Table) -> np.ndarray:
-    """For single-flag SYN/FIN/RST: same seq (seq+len for FIN) as the sender's previous one."""
+def _same_bits(t: _Table, er: np.ndarray) -> np.ndarray:
+    """Per event row: a single-flag SYN/FIN/RST with the same seq (seq+len for FIN) as the
+    sender's previous one of that kind."""
     same = np.zeros(t.n, dtype=bool)
-    single = t.ctrl & ((t.syn.astype(np.int64) + t.fin + t.rst) == 1)
-    d = t.dorder
-    for kind, val in ((t.syn, t.seq), (t.fin, (t.seq + t.plen) & 0xFFFFFFFF), (t.rst, t.seq)):
-        dm = d[(single & kind)[d]]
-        v, k = val[dm], t.gkey[dm]
+    dc = t.dorder[t.ctrl[t.dorder]]
+    single = (t.syn[dc].view(np.int8) + t.fin[dc] + t.rst[dc]) == 1
+    for kind in (t.syn, t.fin, t.rst):
+        dm = dc[single & kind[dc]]
+        v = t.seq[dm].astype(np.int64)
+        if kind is t.fin:
+            v = (v + t.plen[dm]) & 0xFFFFFFFF
+        k = t.gkey[dm]
         same[dm[1:]] = (v[1:] == v[:-1]) & (k[1:] == k[:-1])
-    return same
+    return same[er]
 
 
 class _Machines:
     """Runs _Machine once per distinct event signature and maps the results to rows."""
 
-    def __init__(self, t: _Table) -> None:
+    def __init__(self, t: _Table, memo: dict[bytes, Any]) -> None:
         self.ev = _event_rows(t)
         er = np.flatnonzero(self.ev)
-        code = (t.dir[er] | t.syn[er] * B_SYN | t.ack[er] * B_ACK | t.fin[er] * B_FIN
-                | t.rst[er] * B_RST | (t.plen[er] > 0) * B_LEN | _same_bits(t)[er] * B_SAME)
+        code = t.dir[er].view(np.uint8).copy()
+        for arr, bit in ((t.syn, B_SYN), (t.ack, B_ACK), (t.fin, B_FIN), (t.rst, B_RST)):
+            code |= arr[er].view(np.uint8) * np.uint8(bit)
+        code |= (t.plen[er] > 0).view(np.uint8) * np.uint8(B_LEN)
+        code |= _same_bits(t, er).view(np.uint8) * np.uint8(B_SAME)
         nconn = len(t.cstart)
         ec = t.cidx[er]
         counts = np.bincount(ec, minlength=nconn)
@@ -369,12 +411,14 @@ class _Machines:
         raw = buf.tobytes()
         keys = [raw[a:a + c + 1] for a, c in zip(starts.tolist(), counts.tolist(), strict=True)]
         sig, uniq = pd.factorize(pd.Series(keys, dtype=object))
-        runs = [_simulate(k) for k in uniq]
+        runs = [memo[k] if k in memo else memo.setdefault(k, _simulate(k)) for k in uniq]
         sizes = np.array([len(r[0]) for r in runs], dtype=np.int64)
         sigoff = np.cumsum(sizes) - sizes
         # A trailing zero row keeps index -1 (masked everywhere) valid when there are no events.
         self.out = np.concatenate([r[0] for r in runs] + [np.zeros((1, 9), dtype=np.int64)])
-        self.omap = np.full(t.n, -1, dtype=np.int64)
+        self.out8 = self.out[:, :6].astype(np.int8)      # st0 st1 pv0 pv1 orig_pre orig_post
+        # omap[row]: the row of ``out`` of an event row, -1 otherwise; omap[-1] is -1 too.
+        self.omap = np.full(t.n + 1, -1, dtype=t.cidx.dtype)
         self.omap[er] = sigoff[sig[ec]] + within
         retro = np.array([r[1] for r in runs], dtype=np.int64)[sig]
         at = np.append(er, -1)[np.minimum(evoff + retro, len(er))]
@@ -386,31 +430,49 @@ class _Machines:
 
 
 class _States:
-    """Per row: both endpoints' states before and after it, and who is the originator."""
+    """Per row: both endpoints' states before and after it, and who is the originator.
+
+    ``ia``/``ib`` index ``m.out`` with the last event row at or before / strictly before the
+    row (-1, the trailing zero row, INACTIVE, where there is none).
+    """
 
     def __init__(self, t: _Table, m: _Machines) -> None:
+        self.t, self.m = t, m
         li = _ffill_index(m.ev, t.row_start)
-        lp = np.full(t.n, -1, dtype=np.int64)
-        lp[1:] = li[:-1]
-        lp = np.where(lp >= t.row_start, lp, -1)
-        o_after, o_before = m.omap[np.maximum(li, 0)], m.omap[np.maximum(lp, 0)]
-        self.after = [np.where(li >= 0, m.out[o_after, x], INACTIVE) for x in range(4)]
-        self.before = [np.where(lp >= 0, m.out[o_before, x], INACTIVE) for x in range(2)]
-        init = t.port_flip[t.cidx].astype(np.int64)
-        self.orig = np.where(li >= 0, m.out[o_after, 5], init)          # after the row
-        self.orig_pre = np.where(m.ev, m.out[np.maximum(m.omap, 0), 4], self.orig)
+        self.has_ev = li >= 0
+        self.ia = m.omap[li]
+        li[1:] = li[:-1]
+        if len(li):
+            li[0] = -1
+        li[li < t.row_start] = -1
+        self.ib = m.omap[li]
+        del li
         last = t.cstart + np.bincount(t.cidx, minlength=len(t.cstart)) - 1
-        self.final = [a[last] for a in self.after]                      # st0 st1 pv0 pv1
-        self.final_orig = self.orig[last]
+        self.final = [m.out8[self.ia[last], x].astype(np.int64) for x in range(4)]
+        self.final_orig = self.orig(last)
 
-    def clean(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def after(self, x: int | np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """State (x = 0, 1) or previous state (x = 2, 3) of an endpoint after ``rows``."""
+        return self.m.out8[self.ia[rows], x]
+
+    def before(self, x: int | np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """State of endpoint ``x`` before ``rows``."""
+        return self.m.out8[self.ib[rows], x]
+
+    def orig(self, rows: np.ndarray) -> np.ndarray:
+        """Zeek's originator after ``rows``."""
+        init = self.t.port_flip[self.t.cidx[rows]].astype(np.int8)
+        return np.where(self.has_ev[rows], self.m.out8[self.ia[rows], 5], init)
+
+    def orig_pre(self, rows: np.ndarray) -> np.ndarray:
+        """Zeek's originator before an event row (its ``orig`` elsewhere)."""
+        m = self.m
+        return np.where(m.ev[rows], m.out8[m.omap[rows], 4], self.orig(rows))
+
+    def clean(self, x: np.ndarray | int, rows: np.ndarray) -> np.ndarray:
         """TCP_Reassembler.cc is_clean(): established, or closed from established."""
-        st = np.where(x == 0, self.after[0][rows], self.after[1][rows])
-        pv = np.where(x == 0, self.after[2][rows], self.after[3][rows])
+        st, pv = self.after(x, rows), self.after(x + 2, rows)
         return (st == ESTABLISHED) | ((st == CLOSED) & (pv == ESTABLISHED))
-
-    def before_of(self, x: np.ndarray) -> np.ndarray:
-        return np.where(x == 0, self.before[0], self.before[1])
 
 
 # --------------------------------------------------------------- counted (scaled) letters
@@ -421,35 +483,44 @@ class _Seq:
         d = t.dorder
         g = t.gkey[d]
         u, big_u, syn = t.u[d], t.ulen[d], t.syn[d]
-        seg = np.cumsum(m.reinit[d] | _runs(g))          # init_endpoint() restarts last_seq
-        rpos = np.flatnonzero(_runs(seg))
-        l0 = np.where(syn, big_u, u)[rpos][seg - 1]
-        start = np.where(syn, u, u - 1)[rpos][seg - 1]
-        resetb = s.before_of(t.dir)[d] == RESET          # don't trust seq after a RST
-        last, _ = self._last_before(np.where(resetb, NEG, big_u), seg, l0)
-        huge = (syn | t.rst[d]) & (np.abs(big_u - last) > TOO_LARGE_SEQ_DELTA)
-        last, cmax = self._last_before(np.where(resetb | huge, NEG, big_u), seg, l0)
+        brk = _runs(g)
+        brk |= m.reinit[d]                                # init_endpoint() restarts last_seq
+        segid = np.cumsum(brk, dtype=t.cidx.dtype)
+        segid -= 1
+        rpos = np.flatnonzero(brk)
+        syn_r, u_r = syn[rpos], u[rpos]
+        l0 = np.where(syn_r, big_u[rpos], u_r)[segid]
+        start = np.where(syn_r, u_r, u_r - 1)[segid]
+        del syn_r, u_r, rpos
+        resetb = s.before(t.dir[d], d) == RESET          # don't trust seq after a RST
+        w = big_u.copy()
+        w[resetb] = NEG
+        cmax = _seg_cummax(w, segid, dense=True)
+        last = self._last_before(cmax, brk, l0)
+        cand = np.flatnonzero(syn | t.rst[d])
+        huge = np.zeros(len(d), dtype=bool)
+        huge[cand[np.abs(big_u[cand] - last[cand]) > TOO_LARGE_SEQ_DELTA]] = True
+        if huge.any():
+            w[huge] = NEG
+            cmax = _seg_cummax(w, segid, dense=True)
+            last = self._last_before(cmax, brk, l0)
+        del w, segid, brk, cand
         fin_first = t.fin[d] & (last == start + 1)
         rxmit = (t.plen[d] > 0) & (big_u <= last) & ~huge & ~resetb & ~fin_first
         self.rows = d[rxmit]                             # TCP_Endpoint::DidRxmit
+        del last, huge, resetb, fin_first, rxmit
         self.start = np.zeros(t.n, dtype=np.int64)
         self.start[d] = start
         ends = np.flatnonzero(np.append(g[1:] != g[:-1], True))[: len(g)]
         self.last_g = np.full(2 * len(t.cstart), NEG, dtype=np.int64)
         self.start_g = np.zeros(2 * len(t.cstart), dtype=np.int64)
-        self.last_g[g[ends]] = np.maximum(l0, cmax)[ends]
+        self.last_g[g[ends]] = np.maximum(l0[ends], cmax[ends])
         self.start_g[g[ends]] = start[ends]
 
     @staticmethod
-    def _last_before(w: np.ndarray, seg: np.ndarray, l0: np.ndarray) -> tuple[np.ndarray, ...]:
-        cmax = _seg_cummax(w, seg)
-        return np.maximum(l0, _shift_in_seg(cmax, seg, NEG)), cmax
-
-
-def _zero_windows(t: _Table, s: _States) -> np.ndarray:
-    """update_window(): zero window, not on/after a RST, not after the peer's FIN."""
-    own, peer = s.before_of(t.dir), s.before_of(1 - t.dir)
-    return np.flatnonzero(t.good & (t.win == 0) & ~t.rst & (peer != CLOSED) & (own != RESET))
+    def _last_before(cmax: np.ndarray, first: np.ndarray, l0: np.ndarray) -> np.ndarray:
+        last = _shift_in_seg(cmax, first, NEG)
+        return np.maximum(l0, last, out=last)
 
 
 class _Acks:
@@ -463,30 +534,56 @@ class _Acks:
         is_s = t.good & (t.dir == d)
         ref = _ffill_index(is_s, t.row_start)
         i_re = _ffill_index(is_s & m.reinit, t.row_start)
-        i_fin = _ffill_index(is_s & t.fin, t.row_start)
-        rows = np.flatnonzero(t.good & (t.dir != d) & t.ack & (ref >= 0) & (i_re >= 0))
+        cand = t.good & (t.dir != d) & t.ack
+        cand &= ref >= 0
+        cand &= i_re >= 0
+        rows = np.flatnonzero(cand)
+        del cand
         r_ref, start = t.u[ref[rows]], q.start[i_re[rows]]
-        x = (t.ackn[rows] - t.base[t.cidx[rows] * 2 + d]) & 0xFFFFFFFF
+        del ref, i_re
+        x = (t.ackn[rows].astype(np.int64) - t.base[t.cidx[rows] * np.int64(2) + d]) & 0xFFFFFFFF
         ack_u = r_ref + ((x - r_ref) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
-        ok = (ack_u >= start) & (s.before[d][rows] != INACTIVE)   # else rel_ack is 0 or 1
+        ok = (ack_u >= start) & (s.before(d, rows) != INACTIVE)   # else rel_ack is 0 or 1
         self.rows, self.ack_u, self.start = rows[ok], ack_u[ok], start[ok]
-        fin_u = np.where(i_fin[self.rows] >= 0, t.ulen[np.maximum(i_fin[self.rows], 0)], np.inf)
-        self.adj = np.where(self.ack_u >= fin_u, fin_u - 1, self.ack_u).astype(np.int64)
+        i_fin = _ffill_index(is_s & t.fin, t.row_start)[self.rows]
+        fin_u = np.where(i_fin >= 0, t.ulen[np.maximum(i_fin, 0)], FAR)
+        self.adj = np.where(self.ack_u >= fin_u, fin_u - 1, self.ack_u)
         self.c = t.cidx[self.rows]
+        self.first = _runs(self.c)
         self.runmax = _seg_cummax(self.adj, self.c)
-        side = np.full(len(self.rows), d)
-        self.clean = s.clean(side, self.rows) & s.clean(1 - side, self.rows)
+        self.clean = s.clean(d, self.rows) & s.clean(1 - d, self.rows)
 
 
-def _holes(t: _Table, q: _Seq, a: _Acks, data: np.ndarray) -> np.ndarray:
+class _Data:
+    """One direction's data rows (S's segments beyond its initial seq) and their running end."""
+
+    def __init__(self, t: _Table, q: _Seq, d: int) -> None:
+        data = t.good & (t.dir == d) & (t.plen > 0) & ~t.rst
+        ds = np.flatnonzero(data)
+        del data
+        ds = ds[t.u[ds] >= q.start[ds]]
+        self.rows, self.c = ds, t.cidx[ds]
+        self.lo = t.u[ds] + t.syn[ds]
+        self.first = _runs(self.c)
+        self.hwm = _seg_cummax(self.lo + t.plen[ds], self.c)   # highest end so far, inclusive
+
+    def hwm_before(self, t: _Table, rows: np.ndarray) -> np.ndarray:
+        """Per row (not of S): the highest data end S sent before it in its connection."""
+        if not len(self.rows):
+            return np.full(len(rows), NEG, dtype=np.int64)
+        j = np.searchsorted(self.rows, rows) - 1
+        jj = np.maximum(j, 0)
+        return np.where((j >= 0) & (self.c[jj] == t.cidx[rows]), self.hwm[jj], NEG)
+
+
+def _holes(t: _Table, q: _Seq, a: _Acks, dt: _Data) -> np.ndarray:
     """Acks that pass a hole below data already seen from S (lost segment not resent first).
 
     A hole starts where a data segment begins above every byte seen before it; it is filled
     by a later segment starting exactly at the hole, unless an ack passes the hole first.
     """
-    ds = np.flatnonzero(data)
-    c, lo = t.cidx[ds], t.u[ds] + t.syn[ds]
-    prev = _shift_in_seg(_seg_cummax(lo + t.plen[ds], c), c, NEG)
+    ds, c, lo = dt.rows, dt.c, dt.lo
+    prev = _shift_in_seg(dt.hwm, dt.first, NEG)
     hole_at = np.maximum(prev, q.start[ds] + 1)
     jump = lo > hole_at
     holes = pd.DataFrame({"row": ds[jump], "c": c[jump], "at": hole_at[jump]})
@@ -520,16 +617,19 @@ def _gaps(t: _Table, m: _Machines, s: _States, q: _Seq) -> tuple[np.ndarray, ...
     ack_max = np.full(2 * len(t.cstart), NEG, dtype=np.int64)
     for d in (0, 1):
         a = _Acks(t, m, s, q, d)
-        data = t.good & (t.dir == d) & (t.plen > 0) & ~t.rst & (t.u >= q.start)
-        hwm = _seg_cummax(np.where(data, t.u + t.syn + t.plen, NEG), t.cidx)
-        prev = _shift_in_seg(a.runmax, a.c, NEG)
-        top = a.adj > np.maximum(np.maximum(hwm[a.rows], prev), a.start + 1)
+        dt = _Data(t, q, d)
+        prev = _shift_in_seg(a.runmax, a.first, NEG)
+        top = a.adj > np.maximum(np.maximum(dt.hwm_before(t, a.rows), prev), a.start + 1)
         top &= a.clean & ~(m.partial[a.c] & (a.adj - a.start <= 2))   # Undelivered()
-        for rows in (a.rows[top], _holes(t, q, a, data)):
+        for rows in (a.rows[top], _holes(t, q, a, dt)):
             rows_out.append(rows)
             ep_out.append(np.full(len(rows), d, dtype=np.int64))
         nr = ~t.rst[a.rows]
-        np.maximum.at(ack_max, a.c[nr] * 2 + d, a.ack_u[nr])
+        c, v = a.c[nr], a.ack_u[nr]
+        if len(c):
+            at = np.flatnonzero(_runs(c))
+            g = c[at] * np.int64(2) + d
+            ack_max[g] = np.maximum(ack_max[g], np.maximum.reduceat(v, at))
     order = np.argsort(np.concatenate(rows_out), kind="stable")
     return np.concatenate(rows_out)[order], np.concatenate(ep_out)[order], ack_max
 
@@ -555,14 +655,21 @@ class _Letters:
                                for i in range(4))
         order = np.lexsort((sub, rows))
         rows, sub, ep, char = rows[order], sub[order], ep[order], char[order]
-        orig = np.where(sub < SUB_FLIP, s.orig_pre[rows], s.orig[rows])
+        orig = np.where(sub < SUB_FLIP, s.orig_pre(rows), s.orig(rows))
         rr = m.retro_row[t.cidx[rows]]                   # #2191: rewritten as if flipped first
-        orig = np.where((rr >= 0) & (rows < rr), s.orig_pre[np.maximum(rr, 0)], orig)
+        orig = np.where((rr >= 0) & (rows < rr), s.orig_pre(np.maximum(rr, 0)), orig)
         out = np.where(ep < 0, ord("^"), np.where(ep == orig, char, char + 32))
         text = out.astype(np.uint8).tobytes().decode("ascii")
         counts = np.bincount(t.cidx[rows], minlength=len(t.cstart))
         ends = np.cumsum(counts)
         return [text[a:b] for a, b in zip((ends - counts).tolist(), ends.tolist(), strict=True)]
+
+
+def _zero_windows(t: _Table, s: _States) -> np.ndarray:
+    """update_window(): zero window, not on/after a RST, not after the peer's FIN."""
+    rows = np.flatnonzero(t.good & t.zero_win & ~t.rst)
+    own, peer = s.before(t.dir[rows], rows), s.before(1 - t.dir[rows], rows)
+    return rows[(peer != CLOSED) & (own != RESET)]
 
 
 def _history(t: _Table, m: _Machines, s: _States, q: _Seq,
@@ -598,7 +705,9 @@ def _conn_state(t: _Table, s: _States, q: _Seq, ack_max: np.ndarray,
     size_o, size_r = np.where(o == 0, has_size[g], has_size[g + 1]), \
         np.where(o == 0, has_size[g + 1], has_size[g])
     o_in, r_in = np.isin(os_, (INACTIVE, PARTIAL)), np.isin(rs, (INACTIVE, PARTIAL))
-    rstos0 = np.array([bool(RSTOS0_RE.fullmatch(h)) for h in hist], dtype=bool)
+    rstos0 = np.zeros(len(hist), dtype=bool)             # only asked where it can matter
+    for i in np.flatnonzero((os_ == RESET) & r_in).tolist():
+        rstos0[i] = bool(RSTOS0_RE.fullmatch(hist[i]))
     conds = [
         (rs == RESET) & (np.isin(os_, (SYN_SENT, SYN_ACK_SENT))
                          | ((os_ == RESET) & ~size_o & ~size_r)),
@@ -613,6 +722,28 @@ def _conn_state(t: _Table, s: _States, q: _Seq, ack_max: np.ndarray,
     return np.select(conds, names, default="OTH")
 
 
+def _chunks(conn_sorted: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Row ranges of about ``size`` rows that never split a connection."""
+    n = len(conn_sorted)
+    cstart = np.flatnonzero(_runs(conn_sorted))
+    cuts = np.unique(cstart[np.searchsorted(cstart, np.arange(0, n, size))])
+    ends = np.append(cuts[1:], n)
+    return list(zip(cuts.tolist(), ends.tolist(), strict=True))
+
+
+def _zeek_part(pk: pd.DataFrame, order: np.ndarray, ignore_checksums: bool,
+               ports: frozenset[int], memo: dict[bytes, Any]) -> tuple[Any, ...]:
+    """conn ids, conn_state, history and orig-is-first-sender of the connections in ``order``."""
+    t = _Table(pk, ignore_checksums, ports, order)
+    m = _Machines(t, memo)
+    s = _States(t, m)
+    q = _Seq(t, m, s)
+    g_rows, g_ep, ack_max = _gaps(t, m, s, q)
+    hist = _history(t, m, s, q, (g_rows, g_ep))
+    state = _conn_state(t, s, q, ack_max, hist)
+    return t.conn_ids, state, hist, s.final_orig == 0
+
+
 def zeek_columns(pk: pd.DataFrame, *, ignore_checksums: bool = False,
                  likely_server_ports: frozenset[int] = LIKELY_SERVER_PORTS,
                  order: np.ndarray | None = None) -> pd.DataFrame:
@@ -622,17 +753,19 @@ def zeek_columns(pk: pd.DataFrame, *, ignore_checksums: bool = False,
     payload_len, window, csum_ok (1 good, 0 bad, -1 unknown) and ts_ns. Returns one row per
     conn_id. ``ignore_checksums`` mirrors ``zeek -C``. ``order``, if given, is a permutation
     that already groups the rows by connection in capture order (saves a sort).
+
+    Connections are independent, so they are worked on in chunks of about ``CHUNK_ROWS``
+    packets: memory stays bounded by the chunk, not the capture.
     """
     cols = ["conn_state", "history", "zeek_orig_is_first_sender"]
     if len(pk) == 0:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="conn_id", dtype=np.int64))
-    t = _Table(pk, ignore_checksums, likely_server_ports, order)
-    m = _Machines(t)
-    s = _States(t, m)
-    q = _Seq(t, m, s)
-    g_rows, g_ep, ack_max = _gaps(t, m, s, q)
-    hist = _history(t, m, s, q, (g_rows, g_ep))
-    state = _conn_state(t, s, q, ack_max, hist)
-    return pd.DataFrame({"conn_state": state, "history": hist,
-                         "zeek_orig_is_first_sender": s.final_orig == 0},
-                        index=pd.Index(t.conn_ids, name="conn_id"))
+    if order is None:
+        order = np.argsort(pk["conn_id"].to_numpy(np.int64), kind="stable")
+    memo: dict[bytes, Any] = {}
+    parts = [_zeek_part(pk, order[a:b], ignore_checksums, likely_server_ports, memo)
+             for a, b in _chunks(pk["conn_id"].to_numpy()[order], CHUNK_ROWS)]
+    ids, state, first = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 3))
+    return pd.DataFrame({"conn_state": state, "history": [h for p in parts for h in p[2]],
+                         "zeek_orig_is_first_sender": first},
+                        index=pd.Index(ids, name="conn_id"))

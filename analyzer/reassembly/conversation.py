@@ -21,7 +21,7 @@ _LAST = np.iinfo(np.int64).max
 
 def delivery_order(stream: Stream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per item of ``stream`` (its pieces, then its gaps): (is_gap, index, delivery row)."""
-    off, _ln, row, _fo = stream._pieces()
+    off, _ln, row, _fo = stream.pieces()
     deliver = np.maximum.accumulate(row) if len(row) else row.astype(np.int64)
     g_off = np.array([g.offset for g in stream.gaps], dtype=np.int64)
     nxt = np.searchsorted(off, g_off)
@@ -41,7 +41,7 @@ def conversation(streams: Sequence[Stream]) -> Iterator[Chunk]:
     is_gap = np.concatenate([p[0] for p in parts])
     index = np.concatenate([p[1] for p in parts])
     deliver = np.concatenate([p[2] for p in parts])
-    pieces = [s._pieces() for s in streams]
+    pieces = [s.pieces() for s in streams]
     n_gaps = [len(s.gaps) for s in streams]
 
     def column(k: int) -> np.ndarray:
@@ -52,10 +52,10 @@ def conversation(streams: Sequence[Stream]) -> Iterator[Chunk]:
     offsets = np.concatenate([np.concatenate([p[0], go]) for p, go in zip(pieces, g_offs,
                                                                          strict=True)])
     order = np.lexsort((offsets, which, deliver))
-    frame = streams[0]._set.owner.result.columns["frame"]
+    frame = streams[0].result.columns["frame"]
     data_items = order[~is_gap[order]]
     files, lens = column(3)[data_items], column(1)[data_items]
-    with PayloadSource(streams[0]._set.owner.result.source) as src:
+    with PayloadSource(streams[0].result.source) as src:
         data = iter_ranges(src, files, lens)
         for i in order.tolist():
             s, k = streams[which[i]], int(index[i])

@@ -32,23 +32,28 @@ def stream_file_name(conn_id: int, direction: str, src: str, sport: int, dst: st
     return f"c{conn_id:05d}-{direction}-{_addr(src)}.{sport}-{_addr(dst)}.{dport}.bin"
 
 
-def _endpoints(conn: pd.Series, direction: str) -> tuple[str, int, str, int]:
-    c = (str(conn["client"]), int(conn["client_port"]))
-    s = (str(conn["server"]), int(conn["server_port"]))
-    (a, ap), (b, bp) = (c, s) if direction == "client" else (s, c)
-    return a, ap, b, bp
+Endpoints = tuple[str, int, str, int]
+
+
+def _endpoints(conns: pd.DataFrame) -> list[tuple[Endpoints, Endpoints]]:
+    """Per connection: (sender, its port, receiver, its port) of each direction."""
+    cols = [conns[k].astype(str).tolist() if k in ("client", "server") else
+            conns[k].astype(int).tolist() for k in ("client", "client_port", "server",
+                                                    "server_port")]
+    return [((c, cp, s, sp), (s, sp, c, cp)) for c, cp, s, sp in zip(*cols, strict=True)]
 
 
 def _frames(s: Stream) -> tuple[int, int]:
-    _off, _ln, row, _fo = s._pieces()
+    _off, _ln, row, _fo = s.pieces()
     if len(row) == 0:
         return -1, -1
-    frame = s._set.owner.result.columns["frame"]
+    frame = s.result.columns["frame"]
     return int(frame[row.min()]), int(frame[row.max()])
 
 
-def _write_one(s: Stream, conn: pd.Series, outdir: Path, fill: bytes | None) -> dict[str, object]:
-    src, sport, dst, dport = _endpoints(conn, s.direction)
+def _write_one(s: Stream, ends: Endpoints, outdir: Path, fill: bytes | None,
+               ) -> dict[str, object]:
+    src, sport, dst, dport = ends
     name = stream_file_name(s.conn_id, s.direction, src, sport, dst, dport)
     written, digest = 0, ""
     if s.captured or (fill is not None and s.gaps):
@@ -82,11 +87,11 @@ def write_all(result: AnalysisResult, outdir: Path, policy: str = "first",
     except OSError as e:
         raise UnreadableFileError(str(outdir), e.strerror or str(e)) from None
     streams = Reassembler(result, policy).all_streams()
-    conns = result.connections
+    ends = _endpoints(result.core_connections)
     rows = []
     for group in streams.layout.groups.tolist():
         s = streams.stream(group)
-        rows.append(_write_one(s, conns.iloc[s.conn_id], outdir, fill))
+        rows.append(_write_one(s, ends[group // 2][group % 2], outdir, fill))
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
     if len(index):
         index = index.sort_values(["conn_id", "direction"], kind="stable")

@@ -6,11 +6,13 @@ Planned from the segments' offsets alone, vectorized over any number of streams 
    each stream's ends cut the streams into *elementary intervals*: within one, every
    segment either covers all of it or none of it.
 2. Coverage counts come from one cumulative sum of +1/−1 at the boundaries: 0 captured
-   copies is a gap (a snaplen gap if some segment *sent* those bytes, else not captured),
-   2 or more is an overlap.
+   copies is a gap (a snaplen gap if some segment *sent* those bytes; ip_fragments if they
+   are in a segment rebuilt from IP fragments, which has no place in the file; else not
+   captured), 2 or more is an overlap.
 3. The copy kept in each interval is the covering segment captured first (policy
    ``first``, what Linux keeps) or last (``last``): a "range chmin" problem solved by an
-   iterative segment tree, one vectorized pass per tree level.
+   iterative segment tree, one vectorized pass per tree level, over the intervals of
+   overlapping segments only (a segment alone on its bytes simply keeps them).
 4. Runs of intervals kept from the same packet become *pieces*; runs of intervals where a
    segment lost to another become *overlaps* (the bytes to compare).
 """
@@ -26,7 +28,7 @@ from analyzer.reassembly.segments import MAX_OFFSET, Segments
 __all__ = ["GAP_REASONS", "MAX_OVERLAP_INTERVALS", "POLICIES", "Layout", "cover_min", "lay_out"]
 
 POLICIES = ("first", "last")
-GAP_REASONS = ("not_captured", "snaplen")
+GAP_REASONS = ("not_captured", "snaplen", "ip_fragments")
 #: Cap on (segment, interval) pairs examined for overlaps, so that hostile input (thousands
 #: of copies of one range) cannot make the layout quadratic; ``Layout.capped`` says if hit.
 MAX_OVERLAP_INTERVALS = 2_000_000
@@ -124,6 +126,7 @@ class _Grid:
     ks: np.ndarray
     kc: np.ndarray
     kse: np.ndarray
+    unread: np.ndarray
 
     @property
     def m(self) -> int:
@@ -145,7 +148,7 @@ def _grid(seg: Segments, groups: np.ndarray, length: np.ndarray) -> _Grid:
     pts = np.unique(np.concatenate([own, own | ends, gi | seg.start, gi | seg.cap_end,
                                     gi | seg.sent_end]))
     return _Grid(pts, np.searchsorted(pts, gi | seg.start), np.searchsorted(pts, gi | seg.cap_end),
-                 np.searchsorted(pts, gi | seg.sent_end))
+                 np.searchsorted(pts, gi | seg.sent_end), seg.unread)
 
 
 def lay_out(seg: Segments, groups: np.ndarray, length: np.ndarray, policy: str = "first",
@@ -163,18 +166,52 @@ def lay_out(seg: Segments, groups: np.ndarray, length: np.ndarray, policy: str =
     gidx = grid.group_index
     valid = gidx[:-1] == gidx[1:] if m else np.zeros(0, dtype=bool)
     cap_n = _coverage(grid.ks, grid.kc, m)
-    sent_n = _coverage(grid.ks, grid.kse, m)
-    prio = seg.row if policy == "first" else -seg.row
-    best = cover_min(grid.ks, grid.kc, prio, m)
+    read = ~grid.unread
+    sent_n = _coverage(grid.ks[read], grid.kse[read], m)
+    frag_n = _coverage(grid.ks[~read], grid.kse[~read], m)
+    multi = np.concatenate([[0], np.cumsum(cap_n >= 2)])
+    involved = multi[grid.kc] - multi[grid.ks] > 0  # segments sharing bytes with another
+    win = _winners(seg, grid, involved, policy)
     covered = cap_n > 0
-    win = np.full(m, -1, dtype=np.int64)
-    win[covered] = np.searchsorted(seg.row, np.abs(best[covered]))
     pg, po, pl, pr, pf = _pieces(seg, grid, win, covered)
-    g_idx, g_off, g_len, g_reason = _gaps(grid, valid & ~covered, sent_n > 0)
-    ov, capped = _overlaps(seg, grid, win, cap_n) if overlaps else (_empty(5), False)
+    reason = np.where(sent_n > 0, 1, np.where(frag_n > 0, 2, 0))
+    g_idx, g_off, g_len, g_reason = _gaps(grid, valid & ~covered, reason)
+    ov, capped = _overlaps(seg, grid, win, np.flatnonzero(involved)) if overlaps \
+        else (_empty(5), False)
     og, oo, ol, ok, oth = ov
     return Layout(seg, groups, length[groups], pg, po, pl, pr, pf, groups[g_idx], g_off, g_len,
                   g_reason, og, oo, ol, ok, oth, capped=capped)
+
+
+def _expand(ks: np.ndarray, ke: np.ndarray, which: np.ndarray,
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(segment, interval) pairs of the segments ``which``: every k in [ks, ke)."""
+    counts = ke[which] - ks[which]
+    s = np.repeat(which, counts)
+    first_pos = np.repeat(np.cumsum(counts) - counts, counts)
+    return s, ks[s] + (np.arange(len(s)) - first_pos)
+
+
+def _winners(seg: Segments, grid: _Grid, involved: np.ndarray, policy: str) -> np.ndarray:
+    """Per interval: the index of the segment whose copy is kept (-1 where none).
+
+    A segment that shares no byte with another owns all its intervals; only the overlapping
+    ones go through :func:`cover_min`, on their own (compacted) intervals, so the tree is as
+    small as the overlaps.
+    """
+    win = np.full(grid.m, -1, dtype=np.int64)
+    s, k = _expand(grid.ks, grid.kc, np.flatnonzero(~involved))
+    win[k] = s
+    inv = np.flatnonzero(involved)
+    if len(inv) == 0:
+        return win
+    ks, kc = grid.ks[inv], grid.kc[inv]
+    used = _coverage(ks, kc, grid.m) > 0
+    rank = np.concatenate([[0], np.cumsum(used)])
+    prio = seg.row[inv] if policy == "first" else -seg.row[inv]
+    best = cover_min(rank[ks], rank[kc], prio, int(rank[-1]))
+    win[np.flatnonzero(used)] = np.searchsorted(seg.row, np.abs(best))
+    return win
 
 
 def _empty(k: int) -> tuple[np.ndarray, ...]:
@@ -193,28 +230,23 @@ def _pieces(seg: Segments, grid: _Grid, win: np.ndarray, covered: np.ndarray,
     return (seg.group[w], p_off, off[last + 1] - p_off, seg.row[w], p_file)
 
 
-def _gaps(grid: _Grid, hole: np.ndarray, snap: np.ndarray) -> tuple[np.ndarray, ...]:
+def _gaps(grid: _Grid, hole: np.ndarray, reason: np.ndarray) -> tuple[np.ndarray, ...]:
     same = np.zeros(len(hole), dtype=bool)
-    same[1:] = snap[1:] == snap[:-1]
+    same[1:] = reason[1:] == reason[:-1]
     first, last = _runs(hole, same)
     off = grid.off
     return (grid.group_index[first], off[first], off[last + 1] - off[first],
-            snap[first].astype(np.int64))
+            reason[first].astype(np.int64))
 
 
-def _overlaps(seg: Segments, grid: _Grid, win: np.ndarray, cap_n: np.ndarray,
+def _overlaps(seg: Segments, grid: _Grid, win: np.ndarray, involved: np.ndarray,
               ) -> tuple[tuple[np.ndarray, ...], bool]:
     """Runs of intervals where a segment's captured bytes lost to another segment's."""
-    multi = np.concatenate([[0], np.cumsum(cap_n >= 2)])
-    involved = np.flatnonzero(multi[grid.kc] - multi[grid.ks] > 0)
     counts = grid.kc[involved] - grid.ks[involved]
     capped = bool(counts.sum() > MAX_OVERLAP_INTERVALS)
     if capped:
-        keep = np.cumsum(counts) <= MAX_OVERLAP_INTERVALS
-        involved, counts = involved[keep], counts[keep]
-    s = np.repeat(involved, counts)
-    first_pos = np.repeat(np.cumsum(counts) - counts, counts)
-    k = grid.ks[s] + (np.arange(len(s)) - first_pos)
+        involved = involved[np.cumsum(counts) <= MAX_OVERLAP_INTERVALS]
+    s, k = _expand(grid.ks, grid.kc, involved)
     lose = win[k] != s
     s, k = s[lose], k[lose]
     w = win[k]

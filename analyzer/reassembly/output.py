@@ -73,8 +73,12 @@ def _overlap_line(direction: str, o: Overlap, policy: str) -> str:
             f"{o.kept_frame} (policy {policy})")
 
 
+_WHY = {"not_captured": "not captured", "snaplen": "cut by the snaplen",
+        "ip_fragments": "in a segment rebuilt from IP fragments (not in one piece of the file)"}
+
+
 def _gap_line(c: Chunk) -> str:
-    why = "cut by the snaplen" if c.reason == "snaplen" else "not captured"
+    why = _WHY.get(c.reason, c.reason)
     return f"!!! gap · {ARROW[c.direction]} · offset {c.offset} · {c.length:,} bytes {why}"
 
 

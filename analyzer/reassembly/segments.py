@@ -69,6 +69,8 @@ class Segments:
     cap_end: np.ndarray   # end of the captured bytes kept (<= sent_end)
     sent_end: np.ndarray  # end of the bytes sent (kept)
     file_off: np.ndarray  # offset of byte ``start`` in the (decompressed) capture file
+    unread: np.ndarray    # bytes captured but not in one piece of the file (tshark engine:
+                          # a segment rebuilt from IP fragments, payload_off -1): not read
 
 
 def _data_start(flags: np.ndarray, fl: Flows) -> np.ndarray:
@@ -77,10 +79,12 @@ def _data_start(flags: np.ndarray, fl: Flows) -> np.ndarray:
 
 
 def _keepalives(cols: dict[str, np.ndarray], fl: Flows, plen: np.ndarray) -> np.ndarray:
-    """Wireshark's keep-alive: at most one byte at the sender's next seq − 1, no SYN/FIN/RST."""
+    """Keep-alives: one byte at the sender's next seq − 1 (Wireshark's definition, with
+    "next seq" from segments that carried data, a SYN or a FIN), no SYN/FIN/RST."""
     flags = cols["flags"]
-    before = group_cummax_excl(fl.by_group, fl.seg_end)
-    return ((plen <= 1) & ((flags & (SYN | FIN | RST)) == 0) & (before != NONE)
+    moves = (plen > 0) | ((flags & (SYN | FIN)) != 0)
+    before = group_cummax_excl(fl.by_group, np.where(moves, fl.seg_end, NONE))
+    return ((plen == 1) & ((flags & (SYN | FIN | RST)) == 0) & (before != NONE)
             & (fl.rel_seq == before - 1))
 
 
@@ -132,7 +136,7 @@ def place(cols: dict[str, np.ndarray], fl: Flows) -> Placement:
     plen = cols["payload_len"].astype(np.int64)
     cap = np.minimum(cols["cap_payload_len"].astype(np.int64), plen)
     rel = _data_start(flags, fl)
-    keepalive = _keepalives(cols, fl, plen) & (plen > 0)
+    keepalive = _keepalives(cols, fl, plen)
     data = (plen > 0) & ((flags & RST) == 0) & ~keepalive
     origin, isn_known = _origins(flags, fl, rel, data, n_groups)
     start = rel - origin[fl.group]
@@ -171,6 +175,7 @@ def data_segments(cols: dict[str, np.ndarray], fl: Flows, p: Placement,
     cap_end = np.minimum(p.cap_end[rows], sent_end)
     ok = sent_end > lo
     rows, g, lo, sent_end, cap_end = rows[ok], g[ok], lo[ok], sent_end[ok], cap_end[ok]
-    cap_end = np.maximum(cap_end, lo)
+    unread = cols["payload_off"][rows] < 0
+    cap_end = np.where(unread, lo, np.maximum(cap_end, lo))
     file_off = cols["payload_off"][rows] + (lo - p.start[rows])
-    return Segments(rows, g.astype(np.int64), lo, cap_end, sent_end, file_off)
+    return Segments(rows, g.astype(np.int64), lo, cap_end, sent_end, file_off, unread)

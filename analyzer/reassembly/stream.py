@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -46,7 +46,9 @@ def direction_index(direction: str | int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Gap:
-    """Bytes of the stream the capture does not have: ``reason`` not_captured or snaplen."""
+    """Bytes of the stream the capture does not give: ``reason`` not_captured, snaplen (cut
+    by the capture's snapshot length) or ip_fragments (tshark engine: a segment rebuilt from
+    IP fragments, whose bytes are not in one piece of the file)."""
 
     offset: int
     length: int
@@ -154,6 +156,7 @@ class Stream:
     def __init__(self, owner: StreamSet, group: int) -> None:
         self._set = owner
         self._lay = owner.layout
+        self.result = owner.owner.result
         self.group = group
         self.conn_id = group // 2
         self.direction = DIRECTIONS[group % 2]
@@ -172,7 +175,8 @@ class Stream:
                 f"{len(self.gaps)} gaps, {self.overlap_count} overlaps>")
 
     # --- layout (no bytes read) -------------------------------------------------------------
-    def _pieces(self) -> tuple[np.ndarray, ...]:
+    def pieces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per piece, in stream order: (offset, length, packet-table row, file offset)."""
         a, b = self._p
         lay = self._lay
         return lay.p_off[a:b], lay.p_len[a:b], lay.p_row[a:b], lay.p_file[a:b]
@@ -203,7 +207,7 @@ class Stream:
         """Overlapping copies, with their bytes compared when the capture can be re-read."""
         a, b = self._o
         lay, seg = self._lay, self._lay.seg
-        frame = self._set.owner.result.columns["frame"]
+        frame = self.result.columns["frame"]
         cmp = self._set.overlap_bytes
         out = []
         for i in range(a, b):
@@ -219,11 +223,11 @@ class Stream:
     # --- bytes ------------------------------------------------------------------------------
     def chunks(self, gaps: bool = True) -> Iterator[Chunk]:
         """The stream in order: data chunks (one per packet run) and, if ``gaps``, gaps."""
-        off, ln, row, fo = self._pieces()
-        frame = self._set.owner.result.columns["frame"]
+        off, ln, row, fo = self.pieces()
+        frame = self.result.columns["frame"]
         holes = iter(self.gaps if gaps else [])
         hole = next(holes, None)
-        with PayloadSource(self._set.owner.result.source) as src:
+        with PayloadSource(self.result.source) as src:
             data = iter_ranges(src, fo, ln)
             for i in range(len(off)):
                 while hole is not None and hole.offset < off[i]:
@@ -251,7 +255,7 @@ class Stream:
         """The stream's bytes (small streams without gaps; see :meth:`to_bytes`)."""
         return self.to_bytes()
 
-    def write(self, out: BinaryIO, fill: bytes | None = None) -> tuple[int, str]:
+    def write(self, out: IO[bytes], fill: bytes | None = None) -> tuple[int, str]:
         """Write the stream to ``out`` (gaps skipped, or filled with ``fill``).
 
         Returns (bytes written, SHA-256 of them).

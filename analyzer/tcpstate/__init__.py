@@ -166,6 +166,15 @@ def _expire_time_wait(final: np.ndarray, tw_ns: np.ndarray, capture_end: int, ms
     return pd.concat(parts, ignore_index=True) if parts else empty_transitions()
 
 
+def _sorted_union(*cats: pd.Categorical) -> pd.CategoricalDtype:
+    """The categories used by any of ``cats``, sorted."""
+    used: set[str] = set()
+    for c in cats:
+        codes = np.unique(c.codes)
+        used.update(c.categories[codes[codes >= 0]].tolist())
+    return pd.CategoricalDtype(sorted(used))
+
+
 def endpoint_timelines(cols: dict[str, np.ndarray], fl: Flows, *, time_wait_s: float = 60.0,
                        all_rows: bool = False) -> Timelines:
     """Both endpoints' state timelines for every connection.
@@ -193,8 +202,12 @@ def endpoint_timelines(cols: dict[str, np.ndarray], fl: Flows, *, time_wait_s: f
     capture_end = int(ts.max()) if len(ts) else 0
     expired = _expire_time_wait(final, tw_ns, capture_end, int(time_wait_s * 1e9))
     if len(expired):
+        # The causes of both as one categorical, categories sorted (what concatenating
+        # and re-categorising the strings gives), recoded without per-row strings.
+        dtype = _sorted_union(transitions["cause"].array, expired["cause"].array)
+        transitions["cause"] = transitions["cause"].astype(dtype)
+        expired["cause"] = expired["cause"].astype(dtype)
         transitions = pd.concat([transitions, expired], ignore_index=True)
-        transitions["cause"] = transitions["cause"].astype("category")
     order = np.lexsort((transitions["ts_ns"].to_numpy(), transitions["conn_id"].to_numpy()))
     transitions = transitions.iloc[order]
     endpoint = transitions["endpoint"].to_numpy(np.int8)

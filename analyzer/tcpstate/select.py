@@ -15,8 +15,9 @@ from analyzer.flows.groups import (
     NONE,
     first_where,
     group_cummax_excl,
-    last_value_ffill,
     last_where,
+    peer_latest,
+    prev_where,
 )
 from analyzer.schema import ACK, FIN, RST, SYN
 from analyzer.tcpstate.features import F_ACKS_FIN, F_ACKS_SYN, encode
@@ -24,15 +25,9 @@ from analyzer.tcpstate.features import F_ACKS_FIN, F_ACKS_SYN, encode
 __all__ = ["feature_codes", "select_rows"]
 
 
-def _peer_running_max_end(fl: Flows) -> np.ndarray:
-    """Per row: the highest seq end the *peer* had sent up to this row (NONE if nothing)."""
-    own_incl = np.maximum(group_cummax_excl(fl.by_group, fl.seg_end), fl.seg_end)
-    out = np.full(len(fl.conn), NONE, dtype=np.int64)
-    for direction in (False, True):
-        latest = last_value_ffill(fl.by_conn, fl.from_server == direction, own_incl)
-        rows = fl.from_server != direction
-        out[rows] = latest[rows]
-    return out
+def _from_peer(latest: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row: ``values`` at the receiver's latest segment (``latest``, -1: NONE)."""
+    return np.where(latest >= 0, values[np.maximum(latest, 0)], NONE)
 
 
 def _peer_fin_end(fl: Flows, flags: np.ndarray) -> np.ndarray:
@@ -56,17 +51,17 @@ def _window_scale(fl: Flows, cols: dict[str, np.ndarray]) -> np.ndarray:
     return np.where(np.repeat(both, 2), np.clip(ws, 0, 14), 0)
 
 
-def _rst_class(fl: Flows, cols: dict[str, np.ndarray]) -> np.ndarray:
-    """0 acceptable (seq = RCV.NXT, or unknown), 1 in window, 2 outside the window."""
+def _rst_class(fl: Flows, cols: dict[str, np.ndarray], nxt: np.ndarray,
+               peer: np.ndarray) -> np.ndarray:
+    """0 acceptable (seq = RCV.NXT, or unknown), 1 in window, 2 outside the window.
+
+    ``nxt``: the sender's highest seq end before the row; ``peer``: the receiver's latest
+    segment before it (whose window applies).
+    """
     flags = cols["flags"]
-    nxt = group_cummax_excl(fl.by_group, fl.seg_end)
     shift = _window_scale(fl, cols)
     scaled = cols["window"].astype(np.int64) << shift[fl.group]
-    win = np.full(len(flags), NONE, dtype=np.int64)
-    for direction in (False, True):
-        latest = last_value_ffill(fl.by_conn, fl.from_server == direction, scaled)
-        rows = fl.from_server != direction
-        win[rows] = latest[rows]
+    win = _from_peer(peer, scaled)
     win = np.where(win == NONE, 65535, win)
     diff = fl.rel_seq - nxt
     known = nxt != NONE
@@ -85,12 +80,15 @@ def feature_codes(fl: Flows, cols: dict[str, np.ndarray]) -> np.ndarray:
     strict = (flags & (SYN | RST)) != 0  # a SYN-ACK or RST must ack exactly what was sent
     peer_isn_seen = fl.isn[fl.conn * 2 + ~fl.from_server] != NONE
     rel_ack = fl.rel_ack
-    peer_max = _peer_running_max_end(fl)
+    nxt = group_cummax_excl(fl.by_group, fl.seg_end)     # the sender's highest end so far
+    peer = peer_latest(fl.by_conn, fl.from_server)
+    # the highest seq end the *peer* had sent up to this row (NONE if nothing)
+    peer_max = _from_peer(peer, np.maximum(nxt, fl.seg_end))
     acks_syn = has_ack & peer_isn_seen & (rel_ack >= 1) & (
         ~strict | ((peer_max != NONE) & (rel_ack <= peer_max)))
     fin_end = _peer_fin_end(fl, flags)
     acks_fin = has_ack & (fin_end != NONE) & (rel_ack >= fin_end)
-    return encode(fl.from_server, flags, acks_syn, acks_fin, _rst_class(fl, cols),
+    return encode(fl.from_server, flags, acks_syn, acks_fin, _rst_class(fl, cols, nxt, peer),
                   cols["payload_len"] > 0)
 
 
@@ -98,14 +96,15 @@ def select_rows(fl: Flows, flags: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Boolean mask of the rows the state machine must see."""
     n = len(flags)
     n_groups = 2 * fl.n_conn
-    idx = np.arange(n, dtype=np.int64)
     trigger = (flags & (SYN | FIN | RST)) != 0
     for bit in (F_ACKS_SYN, F_ACKS_FIN):
         first = first_where(fl.group, (codes & bit) != 0, n_groups)
         trigger[first[first >= 0]] = True
-    last_trigger = group_cummax_excl(fl.by_conn, np.where(trigger, idx, NONE))
-    prev_same_dir = group_cummax_excl(fl.by_group, idx)
-    after_trigger = (last_trigger != NONE) & (last_trigger > prev_same_dir)
+    last_trigger = prev_where(fl.by_conn, trigger)
+    order, starts = fl.by_group.order, fl.by_group.starts
+    prev_same_dir = np.full(n, -1, dtype=np.int64)      # the sender's previous segment
+    prev_same_dir[order[1:]] = np.where(starts[1:], -1, order[:-1])
+    after_trigger = (last_trigger >= 0) & (last_trigger > prev_same_dir)
     sel = trigger | after_trigger
     first_any = first_where(fl.group, np.ones(n, dtype=bool), n_groups)
     sel[first_any[first_any >= 0]] = True

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from analyzer.checks.artefacts import duplicate_mask
-from analyzer.flows import Flows
+from analyzer.checks.context import context
 from analyzer.schema import SYN
 from analyzer.timing.chains import assign_chains, segment_kinds, timeout_numbers
 from analyzer.timing.classify import ack_clock, classify, replies
@@ -50,7 +48,7 @@ def analyze_timing(result: AnalysisResult, profile: str = "auto") -> Timing:
     ctx = build_context(cols, fl, conns)
     res = find_resends(cols, ctx, fl)
     rows, ts = res.rows, ctx.ts
-    dup = _duplicates(cols, fl, rows)
+    dup = context(result).dup[rows]     # duplicate_mask, shared with the checks
     rtt = estimate_rtt(ctx, fl, res, dup)
     clock = ack_clock(ctx, rtt, fl.n_conn)
     reply = replies(cols, ctx, rows, clock) & ~dup
@@ -85,22 +83,6 @@ def analyze_timing(result: AnalysisResult, profile: str = "auto") -> Timing:
     chosen, fit = choose_profile(profile, tx[tx["timer"] & (tx["timeout"] >= 1)])
     tx["expected_rto_s"], tx["fits_profile"] = _expected(chosen, tx)
     return _finish(result, ctx, chosen, fit, tx, rtt, res.ooo_rows, idx.head)
-
-
-def _duplicates(cols: dict[str, np.ndarray], fl: Flows, rows: np.ndarray) -> np.ndarray:
-    """Per retransmitted row: is it the same segment captured twice? The capture-artefact
-    checks' verdict (``duplicate_mask``), computed only on the (connection, direction)
-    groups that have retransmitted rows — copies of one segment never span groups, and the
-    verdict looks at each group's IP IDs as a whole — instead of the whole table."""
-    if len(rows) == 0:
-        return np.zeros(0, dtype=bool)
-    lut = np.zeros(2 * fl.n_conn, dtype=bool)
-    lut[fl.group[rows]] = True
-    sub = np.flatnonzero(lut[fl.group])
-    part = {k: v[sub] for k, v in cols.items()}
-    view = cast(Flows, SimpleNamespace(conn=fl.conn[sub], from_server=fl.from_server[sub]))
-    mask = duplicate_mask(part, view)
-    return mask[np.searchsorted(sub, rows)]
 
 
 def _probe_at_rto(ctx: RowContext, rows: np.ndarray, chain: np.ndarray,

@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from analyzer.flows import Flows
-from analyzer.flows.groups import NONE, Grouping, group_cummax_excl, last_value_ffill
+from analyzer.flows.groups import (
+    NONE,
+    Grouping,
+    group_cummax_excl,
+    last_value_ffill,
+    peer_latest,
+)
 from analyzer.flows.table import handshake_times
 from analyzer.schema import ACK, FIN, RST, SYN
 from analyzer.timing.scan import group_key, search_in_groups
@@ -91,27 +97,40 @@ def _window_probes(cols: dict[str, np.ndarray], fl: Flows, occ: np.ndarray,
 
 def _dup_acks(cols: dict[str, np.ndarray], fl: Flows, outstanding: np.ndarray) -> np.ndarray:
     """RFC 5681 §2 duplicate ACKs, counted in runs per sender group."""
-    flags = cols["flags"]
+    n = len(fl.conn)
+    out = np.zeros(n, dtype=np.int64)
+    pure = ((cols["flags"] & (SYN | FIN | RST | ACK)) == ACK) & (cols["payload_len"] == 0) \
+        & (fl.rel_ack != NONE) & outstanding
+    if not pure.any():
+        return out
     order, starts = fl.by_group.order, fl.by_group.starts
     ack = fl.rel_ack[order]
     win = cols["window"][order]
-    pure = ((flags[order] & (SYN | FIN | RST | ACK)) == ACK) & (cols["payload_len"][order] == 0)
-    same = np.zeros(len(order), dtype=bool)
-    same[1:] = (ack[1:] == ack[:-1]) & (win[1:] == win[:-1])
-    dup = same & pure & (ack != NONE) & outstanding[order] & ~starts
-    pos = np.arange(len(order))
-    last_non = np.maximum.accumulate(np.where(dup, -1, pos))
-    out = np.zeros(len(order), dtype=np.int64)
-    out[order] = np.where(dup, pos - last_non, 0)
+    dup = np.zeros(n, dtype=bool)
+    dup[1:] = (ack[1:] == ack[:-1]) & (win[1:] == win[:-1])
+    del ack, win
+    dup &= pure[order]
+    dup &= ~starts
+    pos = np.arange(n)
+    last_non = np.where(dup, -1, pos)
+    np.maximum.accumulate(last_non, out=last_non)
+    at = np.flatnonzero(dup)
+    out[order[at]] = at - last_non[at]
     return out
 
 
 def _sack(cols: dict[str, np.ndarray], fl: Flows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    has = (cols["opt_sack_blocks"] > 0) & (fl.rel_ack != NONE)
-    raw_ack = cols["ack"].astype(np.int64)
-    left = np.where(has, fl.rel_ack + _signed32(cols["opt_sack_left"] - raw_ack), NONE)
-    right = np.where(has, fl.rel_ack + _signed32(cols["opt_sack_right"] - raw_ack), NONE)
-    dsack = has & (right <= fl.rel_ack) & (right > left)
+    n = len(fl.conn)
+    left = np.full(n, NONE, dtype=np.int64)
+    right = np.full(n, NONE, dtype=np.int64)
+    dsack = np.zeros(n, dtype=bool)
+    rows = np.flatnonzero((cols["opt_sack_blocks"] > 0) & (fl.rel_ack != NONE))
+    if len(rows):
+        raw_ack = cols["ack"][rows].astype(np.int64)
+        ack = fl.rel_ack[rows]
+        left[rows] = ack + _signed32(cols["opt_sack_left"][rows] - raw_ack)
+        right[rows] = ack + _signed32(cols["opt_sack_right"][rows] - raw_ack)
+        dsack[rows] = (right[rows] <= ack) & (right[rows] > left[rows])
     return left, right, dsack
 
 
@@ -150,9 +169,16 @@ def _ack_index(fl: Flows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     rows = grp.order
     g = fl.group[rows]
     ack = fl.rel_ack[rows]
-    seg = np.cumsum(grp.starts) - 1
-    span = np.int64(1) << 42
-    running = np.maximum.accumulate(ack + seg * span) - seg * span if len(ack) else ack
+    if len(ack):
+        off = np.cumsum(grp.starts, dtype=np.int64)
+        off -= 1
+        off *= np.int64(1) << 42
+        running = ack + off
+        np.maximum.accumulate(running, out=running)
+        running -= off
+        del off
+    else:
+        running = ack
     return rows, g, group_key(g, rows), group_key(g, running)
 
 
@@ -166,10 +192,7 @@ def build_context(cols: dict[str, np.ndarray], fl: Flows, conns: pd.DataFrame) -
     idx = np.arange(n, dtype=np.int64)
     ts = cols["ts_ns"]
     occ = (fl.seg_end > fl.rel_seq) & ((cols["flags"] & RST) == 0)
-    last_c = last_value_ffill(fl.by_conn, ~fl.from_server, idx)
-    last_s = last_value_ffill(fl.by_conn, fl.from_server, idx)
-    last_peer = np.where(fl.from_server, last_c, last_s)
-    last_peer = np.where(last_peer == NONE, -1, last_peer)
+    last_peer = peer_latest(fl.by_conn, fl.from_server)
     zwp = _window_probes(cols, fl, occ, last_peer)
     occ &= ~zwp
     # running maxima per sender group; the peer's value before a row is the value at the

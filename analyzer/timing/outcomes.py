@@ -47,7 +47,8 @@ def _lists(counted: pd.DataFrame, t0: pd.Series) -> pd.DataFrame:
            "gaps_s": c["gap_s"].to_numpy(), "ratios": c["ratio"].to_numpy(),
            "expected_s": c["expected_rto_s"].to_numpy()}
     index = pd.Index(np.unique(ids), name="chain_id")
-    return pd.DataFrame({k: pd.Series(np.split(v, cut), index=index, dtype=object)
+    bounds = list(zip([0, *cut.tolist()], [*cut.tolist(), len(ids)], strict=True))
+    return pd.DataFrame({k: pd.Series([v[a:b] for a, b in bounds], index=index, dtype=object)
                          for k, v in out.items()}, index=index)
 
 

@@ -52,7 +52,9 @@ def rfc6298(samples: np.ndarray, starts: np.ndarray, alpha: float = 1 / 8,
 def group_key(group: np.ndarray, value: np.ndarray) -> np.ndarray:
     """One sortable int64 from (group, value) for values within ±KEY_OFF."""
     v = np.clip(value.astype(np.int64), -KEY_OFF + 1, KEY_OFF - 1)
-    return group.astype(np.int64) * KEY_SPAN + v + KEY_OFF
+    v += KEY_OFF
+    v += group.astype(np.int64) * KEY_SPAN
+    return v
 
 
 def search_in_groups(keys_sorted: np.ndarray, key_group: np.ndarray, q_group: np.ndarray,
