@@ -21,11 +21,12 @@ demo: setup
 
 # Debian packages the tests need (tshark is the reference the tests compare against).
 system-deps:
-	@missing=""; for p in $(APT_PKGS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 test: setup system-deps
