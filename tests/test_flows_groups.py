@@ -32,7 +32,8 @@ def test_cummax_handles_negative_values():
 def test_ffill_of_latest_masked_value():
     g = np.array([0, 1, 0, 1, 0, 0])
     m = np.array([False, True, True, False, False, True])
-    assert last_value_ffill(Grouping.of(g), m, np.arange(6) * 10).tolist() == [NONE, 10, 20, 10, 20, 50]
+    got = last_value_ffill(Grouping.of(g), m, np.arange(6) * 10)
+    assert got.tolist() == [NONE, 10, 20, 10, 20, 50]
 
 
 def test_split_equals_sorting_by_the_finer_key():

@@ -30,6 +30,7 @@ def test_unmasked_rows_are_none():
 def test_more_than_4_gib_keeps_increasing():
     steps = np.arange(0, 10) * (2**30)  # 1 GiB apart: crosses the boundary twice
     seq = steps % (2**32)
-    rel = unwrap_relative(Grouping.of(np.zeros(10, dtype=np.int64)), seq, np.zeros(10, dtype=np.int64),
+    zeros = np.zeros(10, dtype=np.int64)
+    rel = unwrap_relative(Grouping.of(zeros), seq, zeros,
                           np.ones(10, dtype=bool))
     assert rel.tolist() == steps.tolist()

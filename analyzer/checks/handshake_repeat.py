@@ -68,14 +68,15 @@ def _across_connections(ctx: Ctx) -> list[tuple[int, list[int]]]:
     conns = ctx.result.connections
     if len(conns) < 2:
         return []
-    key = np.unique(np.stack([conns["client"].cat.codes.to_numpy().astype(np.int64),
-                              conns["client_port"].to_numpy().astype(np.int64),
-                              conns["server"].cat.codes.to_numpy().astype(np.int64),
-                              conns["server_port"].to_numpy().astype(np.int64)], axis=1),
-                    axis=0, return_inverse=True)[1].ravel()
+    tuple4 = [conns["client"].cat.codes.to_numpy().astype(np.int64),
+              conns["client_port"].to_numpy().astype(np.int64),
+              conns["server"].cat.codes.to_numpy().astype(np.int64),
+              conns["server_port"].to_numpy().astype(np.int64)]
     first = first_in(ctx.conn, np.ones(ctx.n, dtype=bool), ctx.n_conn)
-    order = np.lexsort((first, key))
-    same = key[order][1:] == key[order][:-1]
+    order = np.lexsort((first, *tuple4[::-1]))          # by 4-tuple, then first packet
+    same = np.ones(len(order) - 1, dtype=bool)
+    for k in tuple4:
+        same &= k[order][1:] == k[order][:-1]
     opens = ctx.pure_syn[first[order][1:]] & ~ctx.srv[first[order][1:]]
     out = []
     for a, b in zip(order[:-1][same & opens].tolist(), order[1:][same & opens].tolist(),

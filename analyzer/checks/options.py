@@ -68,8 +68,8 @@ def handshake_options_mismatch(result: AnalysisResult) -> Iterator[Finding]:
     present = [(_present(ctx.cols, col, syns), _present(ctx.cols, col, sas))
                for _, _, col, _ in _OPTIONS]
     differ = np.zeros(len(conns), dtype=bool)
-    for a, b in present:
-        differ |= a != b
+    for on_syn, on_sa in present:
+        differ |= on_syn != on_sa
     for i in np.flatnonzero(differ).tolist():
         conn, syn, sa = int(conns[i]), int(syns[i]), int(sas[i])
         parts, parts_z, sev = [], [], "info"

@@ -67,6 +67,8 @@ class Grouping:
     def subset(self, mask: np.ndarray) -> Grouping:
         """The same grouping restricted to rows where ``mask`` (order kept)."""
         keep = mask[self.order]
+        if keep.all():
+            return self
         order = self.order[keep]
         seg = np.cumsum(self.starts)
         s = seg[keep]

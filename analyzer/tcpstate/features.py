@@ -42,16 +42,12 @@ def encode(
 
     ``rst_class``: 0 acceptable (seq = RCV.NXT or unknown), 1 in window, 2 out of window.
     """
-    f = np.zeros(len(flags), dtype=np.uint16)
-    f |= np.where(from_server, F_FROM_SERVER, 0).astype(np.uint16)
-    f |= np.where(flags & 0x02, F_SYN, 0).astype(np.uint16)
-    f |= np.where(flags & 0x10, F_ACK, 0).astype(np.uint16)
-    f |= np.where(flags & 0x01, F_FIN, 0).astype(np.uint16)
-    f |= np.where(flags & 0x04, F_RST, 0).astype(np.uint16)
-    f |= np.where(acks_syn, F_ACKS_SYN, 0).astype(np.uint16)
-    f |= np.where(acks_fin, F_ACKS_FIN, 0).astype(np.uint16)
+    zero = np.uint16(0)
+    f = np.where(from_server, np.uint16(F_FROM_SERVER), zero)
     is_rst = (flags & 0x04) != 0
-    f |= np.where(is_rst & (rst_class == 1), F_RST_INWIN, 0).astype(np.uint16)
-    f |= np.where(is_rst & (rst_class == 2), F_RST_OUT, 0).astype(np.uint16)
-    f |= np.where(has_data, F_DATA, 0).astype(np.uint16)
+    for cond, bit in (((flags & 0x02) != 0, F_SYN), ((flags & 0x10) != 0, F_ACK),
+                      ((flags & 0x01) != 0, F_FIN), (is_rst, F_RST), (acks_syn, F_ACKS_SYN),
+                      (acks_fin, F_ACKS_FIN), (is_rst & (rst_class == 1), F_RST_INWIN),
+                      (is_rst & (rst_class == 2), F_RST_OUT), (has_data, F_DATA)):
+        f |= np.where(cond, np.uint16(bit), zero)
     return f
