@@ -295,6 +295,21 @@ def test_interleaved_connections_match_separate_runs() -> None:
         assert together.loc[cid].tolist() == alone.tolist()
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 18])
+def test_chunks_of_connections_change_nothing(monkeypatch: pytest.MonkeyPatch,
+                                              chunk: int) -> None:
+    """Connections are worked on in chunks of about CHUNK_ROWS packets (never split): any
+    chunk size, also one smaller than a connection, gives the same table."""
+    import analyzer.flows.zeek as zeek_module
+
+    scripts = {1: HS + exchange() + CLOSE, 2: [("c", "S", C, 0, 0)],
+               3: HS + [("c", "PA", C + 1, S + 1, 10)] * 12, 4: HS + exchange()}
+    recs = [r for cid, sc in scripts.items() for r in rows(sc, conn=cid, cport=40000 + cid)]
+    whole = zeek_columns(frame(recs))
+    monkeypatch.setattr(zeek_module, "CHUNK_ROWS", chunk)
+    pd.testing.assert_frame_equal(zeek_columns(frame(recs)), whole)
+
+
 def test_empty_input() -> None:
     out = zeek_columns(frame([]))
     assert out.empty

@@ -152,75 +152,6 @@ class Ctx:
         return out
 
     @cached_property
-    def _group_keys(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per position of ``by_group.order``: block * (n + 1) + row (sorted, as each block
-        is one group in capture order); and per group its block (-1 without rows)."""
-        order, starts = self.by_group.order, self.by_group.starts
-        keys = np.cumsum(starts, dtype=np.int64)
-        keys -= 1
-        keys *= self.n + 1
-        keys += order
-        block = np.full(2 * self.n_conn, -1, dtype=np.int64)
-        block[self.group[order[starts]]] = np.arange(int(np.count_nonzero(starts)))
-        return keys, block
-
-    def latest_in(self, rows: np.ndarray, groups: np.ndarray, mask: np.ndarray | None = None,
-                  *, strict: bool = False) -> np.ndarray:
-        """Per query: the latest row with ``mask`` (None: any) of group ``groups[i]`` at or
-        before row ``rows[i]`` (strictly before with ``strict``), -1 if none.
-
-        For a few query rows (the RSTs, the SYN-ACKs, ...): a binary search per query
-        instead of a pass over the whole table.
-        """
-        keys, block = self._group_keys
-        if mask is not None:
-            keys = keys[mask[self.by_group.order]]
-        rows, groups = np.asarray(rows, dtype=np.int64), np.asarray(groups, dtype=np.int64)
-        out = np.full(len(rows), -1, dtype=np.int64)
-        if len(keys) == 0 or len(rows) == 0:
-            return out
-        b = block[groups]
-        span = self.n + 1
-        j = np.searchsorted(keys, b * span + rows - int(strict), side="right") - 1
-        got = keys[np.maximum(j, 0)]
-        ok = (j >= 0) & (b >= 0) & (got // span == b)
-        out[ok] = got[ok] % span
-        return out
-
-    def first_after(self, rows: np.ndarray, groups: np.ndarray,
-                    mask: np.ndarray | None = None) -> np.ndarray:
-        """Per query: the first row with ``mask`` (None: any) of group ``groups[i]`` strictly
-        after row ``rows[i]``, -1 if none (see :meth:`latest_in`)."""
-        keys, block = self._group_keys
-        if mask is not None:
-            keys = keys[mask[self.by_group.order]]
-        rows, groups = np.asarray(rows, dtype=np.int64), np.asarray(groups, dtype=np.int64)
-        out = np.full(len(rows), -1, dtype=np.int64)
-        if len(keys) == 0 or len(rows) == 0:
-            return out
-        b = block[groups]
-        span = self.n + 1
-        j = np.searchsorted(keys, b * span + rows + 1, side="left")
-        got = keys[np.minimum(j, len(keys) - 1)]
-        ok = (j < len(keys)) & (b >= 0) & (got // span == b)
-        out[ok] = got[ok] % span
-        return out
-
-    def group_max(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        """Per group (conn*2 + direction): the max of ``values`` over its rows (those with
-        ``mask``), NONE where there are none."""
-        out = np.full(2 * self.n_conn, NONE, dtype=np.int64)
-        if self.n == 0:
-            return out
-        order = self.by_group.order
-        first = np.flatnonzero(self.by_group.starts)
-        v = np.asarray(values)[order].astype(np.int64, copy=False)
-        if mask is not None:
-            v = np.where(mask[order], v, NONE)
-        out[self.group[order[first]]] = np.maximum.reduceat(v, first)
-        return out
-
-    @cached_property
     def peer_syn_row(self) -> np.ndarray:
         """Per row: the latest pure SYN its receiver sent at or before it (NONE if none)."""
         return self.from_peer(self.pure_syn, np.arange(self.n))
@@ -316,8 +247,9 @@ class Ctx:
         return None if v == NONE else v % MOD
 
     def frames(self, rows: np.ndarray | list[int]) -> tuple[int, ...]:
+        """Sorted distinct frame numbers of ``rows``."""
         fr = self.cols["frame"][np.asarray(rows, dtype=np.int64)]
-        return tuple(int(f) for f in np.unique(fr))
+        return tuple(sorted(set(fr.tolist())))
 
     def frame(self, row: int) -> int:
         return int(self.cols["frame"][row])
@@ -335,6 +267,16 @@ class Ctx:
         ids = self.conn[self.by_conn.order[starts]]
         bounds[ids, 0], bounds[ids, 1] = starts, ends
         return bounds
+
+    @cached_property
+    def endpoint_labels(self) -> tuple[list[str], list[str]]:
+        """Per connection: "10.0.0.1:40000" of the client and of the server (IPv6: "addr.port")."""
+        c = self.result.core_connections
+        seps = [":" if int(v) == 4 else "." for v in c["ip_version"].tolist()]
+        labels = {side: [f"{a}{sep}{p}" for a, sep, p in zip(
+            c[side].tolist(), seps, c[f"{side}_port"].tolist(), strict=True)]
+            for side in ("client", "server")}
+        return labels["client"], labels["server"]
 
     def final_state(self, conn: int, endpoint: int) -> str:
         return str(self.result.timelines.final[conn, endpoint])
@@ -426,13 +368,10 @@ def numz(raw: int, rel: int | None = None, note: str = "") -> str:
 
 def who(ctx: Ctx, conn: int, from_server: bool, zh: bool = False) -> str:
     """``client 10.0.0.1:40000`` / ``客户端 10.0.0.1:40000`` (the sender of a row)."""
-    row = ctx.result.connections.iloc[conn].to_dict()
-    sep = ":" if int(row["ip_version"]) == 4 else "."
+    client, server = ctx.endpoint_labels
     if from_server:
-        addr = f"{row['server']}{sep}{row['server_port']}"
-        return f"服务器 {addr}" if zh else f"server {addr}"
-    addr = f"{row['client']}{sep}{row['client_port']}"
-    return f"客户端 {addr}" if zh else f"client {addr}"
+        return f"服务器 {server[conn]}" if zh else f"server {server[conn]}"
+    return f"客户端 {client[conn]}" if zh else f"client {client[conn]}"
 
 
 def make(ctx: Ctx, check: str, conn: int, rows: list[int] | np.ndarray, *, expected: str,

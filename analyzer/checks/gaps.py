@@ -51,9 +51,10 @@ def _segmented_cummax(keys: np.ndarray, v: np.ndarray) -> np.ndarray:
 def _holes(ctx: Ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gaps in each direction's captured sequence space: (group, start, end) arrays.
 
-    Per group: its consumed ranges and its lowest seq, sorted by start (ties: rows in
-    capture order, then the lowest seq); a gap is where a range starts beyond all before it.
-    The groups come in ``by_group`` order; inside each, gaps by start, then the tail.
+    Per group: its consumed ranges sorted by start (ties in capture order), reaching from
+    the group's lowest seq; a gap is where a range starts beyond all before it (a SYN there
+    is a new ISN, not a gap), and every group ends with an open hole past its reach. The
+    groups come in ``by_group`` order; inside each, gaps by start, then the tail.
     """
     empty = np.empty(0, dtype=np.int64)
     if ctx.n == 0:
@@ -62,37 +63,33 @@ def _holes(ctx: Ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rel, seg_end, rst = ctx.rel_seq[order], ctx.seg_end[order], ctx.rst[order]
     # a zero-length segment at seq s may be a keep-alive (seq = SND.NXT - 1), so it vouches
     # for one sequence number: the peer's ACK of s + 1 is then no proof of a missed segment
-    bare = (seg_end == rel) & ~rst
-    ends = np.where(bare, rel + 1, seg_end)
+    ends = np.where((seg_end == rel) & ~rst, rel + 1, seg_end)
     cons = np.flatnonzero((ends > rel) & ~rst)
     first = np.flatnonzero(first_at)
-    n_blocks = len(first)
     gid = ctx.group[order[first]]
-    lowest = np.minimum.reduceat(rel, first)
-    block = np.cumsum(first_at) - 1
-    cb = block[cons]
-    counts = np.bincount(cb, minlength=n_blocks)
-    at = np.cumsum(counts + 1) - (counts + 1)         # each block: its ranges, then lowest
-    where = at[cb] + np.arange(len(cons)) - (np.cumsum(counts) - counts)[cb]
-    low_at = at + counts
-    total = len(cons) + n_blocks
-    b, start, end = (np.empty(total, dtype=np.int64) for _ in range(3))
-    syn = np.zeros(total, dtype=bool)
-    b[where], start[where], end[where] = cb, rel[cons], ends[cons]
-    syn[where] = (ctx.flags[order[cons]] & 0x02) != 0
-    b[low_at], start[low_at], end[low_at] = np.arange(n_blocks), lowest, lowest
-    if n_blocks < 1 << 20 and int(np.abs(start).max()) < 1 << 40:
+    lowest = np.minimum.reduceat(rel, first)            # every range starts at or above it
+    b = (np.cumsum(first_at) - 1)[cons]
+    start, end = rel[cons], ends[cons]
+    if len(first) < 1 << 20 and (len(start) == 0 or int(np.abs(start).max()) < 1 << 40):
         srt = np.argsort(b * (np.int64(1) << 42) + start, kind="stable")  # nearly sorted
     else:
         srt = np.lexsort((start, b))
-    g, start, end, syn = gid[b[srt]], start[srt], end[srt], syn[srt]
-    reach = _segmented_cummax(g, end)
+    b, start, end = b[srt], start[srt], end[srt]
+    syn = (ctx.flags[order[cons[srt]]] & 0x02) != 0
+    reach = _segmented_cummax(b, end)
+    new_block = np.ones(len(b), dtype=bool)
+    new_block[1:] = b[1:] != b[:-1]
+    before = np.empty(len(b), dtype=np.int64)        # the reach before each range
+    before[1:] = reach[:-1]
+    before[new_block] = lowest[b[new_block]]
     # a gap that ends at a SYN is a new ISN (SYN or SYN-ACK resent with another seq)
-    gap = np.flatnonzero((g[1:] == g[:-1]) & (start[1:] > reach[:-1]) & ~syn[1:])
-    tail_g = np.flatnonzero(np.append(g[1:] != g[:-1], True))
-    hg = np.concatenate([g[gap + 1], g[tail_g]])
-    h0 = np.concatenate([reach[gap], reach[tail_g]])
-    h1 = np.concatenate([start[gap + 1], np.full(len(tail_g), np.iinfo(np.int64).max // 4)])
+    gap = np.flatnonzero((start > before) & ~syn)
+    tail = lowest.copy()
+    last = np.flatnonzero(np.append(new_block[1:], True)) if len(b) else empty
+    tail[b[last]] = reach[last]
+    hg = np.concatenate([gid[b[gap]], gid])
+    h0 = np.concatenate([before[gap], tail])
+    h1 = np.concatenate([start[gap], np.full(len(gid), np.iinfo(np.int64).max // 4)])
     return hg, h0, h1
 
 

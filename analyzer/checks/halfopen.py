@@ -22,6 +22,7 @@ from analyzer.checks.context import (
     who,
 )
 from analyzer.checks.model import CheckSpec, Finding, Severity, register
+from analyzer.checks.queries import latest_in
 from analyzer.result import flag_strings
 
 if TYPE_CHECKING:
@@ -308,12 +309,12 @@ def refusals(ctx: Ctx) -> dict[int, tuple[int, int]]:
         return got
     rows = np.flatnonzero(ctx.rst & ctx.has_ack)    # only an RST+ACK can refuse
     conn = ctx.conn[rows]
-    syn_row = ctx.latest_in(rows, ctx.peer[rows], ctx.pure_syn)   # receiver's latest SYN
+    syn_row = latest_in(ctx, rows, ctx.peer[rows], ctx.pure_syn)   # receiver's latest SYN
     safe = np.maximum(syn_row, 0)
     syn_seq = np.where(syn_row >= 0, ctx.cols["seq"][safe].astype(np.int64), NONE)
     syn_len = ctx.plen[safe]
-    seen_synack = (ctx.latest_in(rows, conn * 2, ctx.synack, strict=True) >= 0) \
-        | (ctx.latest_in(rows, conn * 2 + 1, ctx.synack, strict=True) >= 0)
+    seen_synack = (latest_in(ctx, rows, conn * 2, ctx.synack, strict=True) >= 0) \
+        | (latest_in(ctx, rows, conn * 2 + 1, ctx.synack, strict=True) >= 0)
     ack = ctx.cols["ack"][rows].astype(np.int64)
     ok = (syn_seq != NONE) & ~seen_synack \
         & ((ack == (syn_seq + 1) % MOD) | (ack == (syn_seq + 1 + syn_len) % MOD))

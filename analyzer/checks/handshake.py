@@ -20,6 +20,7 @@ from analyzer.checks.context import (
     who,
 )
 from analyzer.checks.model import CheckSpec, Finding, register
+from analyzer.checks.queries import first_after, latest_in
 
 if TYPE_CHECKING:
     from analyzer.result import AnalysisResult
@@ -66,7 +67,7 @@ SYNACK_WRONG_ACK = CheckSpec(
 def synack_wrong_ack(result: AnalysisResult) -> Iterator[Finding]:
     ctx = context(result)
     sa = np.flatnonzero(ctx.synack)
-    syn_row = ctx.latest_in(sa, ctx.peer[sa], ctx.pure_syn)  # the peer's latest SYN
+    syn_row = latest_in(ctx, sa, ctx.peer[sa], ctx.pure_syn)  # the peer's latest SYN
     safe = np.maximum(syn_row, 0)
     syn_seq = np.where(syn_row >= 0, ctx.cols["seq"][safe].astype(np.int64), NONE)
     syn_len, syn_rel = ctx.plen[safe], ctx.rel_seq[safe]
@@ -112,7 +113,7 @@ def _third_rows(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     third = np.full(n, -1, dtype=np.int64)
     c = np.flatnonzero((sa >= 0) & (client_syn >= 0))
     mask = ~ctx.srv & ctx.has_ack & ~ctx.rst & ((ctx.flags & 0x02) == 0)
-    third[c] = ctx.first_after(sa[c], c * 2, mask)   # the client's first ACK after it
+    third[c] = first_after(ctx, sa[c], c * 2, mask)   # the client's first ACK after it
     ctx.memo["third_rows"] = (sa, third)
     return sa, third
 
@@ -162,8 +163,8 @@ def _third_context(ctx: Ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     _, third = _third_rows(ctx)
     t = third[third >= 0]
     conn = ctx.conn[t]
-    s = ctx.latest_in(t, conn * 2 + 1, ctx.synack)               # server SYN-ACKs
-    last_syn = ctx.latest_in(s, conn * 2, ctx.pure_syn)          # client SYNs
+    s = latest_in(ctx, t, conn * 2 + 1, ctx.synack)               # server SYN-ACKs
+    last_syn = latest_in(ctx, s, conn * 2, ctx.pure_syn)          # client SYNs
     first_syn = first_in(ctx.conn, ctx.pure_syn & ~ctx.srv, ctx.n_conn)
     syn = np.where(last_syn >= 0, last_syn, first_syn[conn])
     return t, s, syn
@@ -177,7 +178,7 @@ def handshake_ack_wrong_ack(result: AnalysisResult) -> Iterator[Finding]:
     want = (seq[s] + 1) % MOD
     d = (ack[t] - want) % MOD
     # the most the client could ack: the server's highest seq end up to its latest segment
-    p = ctx.latest_in(t, ctx.conn[t] * 2 + 1)
+    p = latest_in(ctx, t, ctx.conn[t] * 2 + 1)
     sent = np.maximum(ctx.sent_before[np.maximum(p, 0)], ctx.seg_end[np.maximum(p, 0)])
     peer_max = np.where(p >= 0, sent, NONE)
     covers_data = (d < MOD // 2) & (peer_max != NONE) & (ctx.rel_ack[t] > 0) \

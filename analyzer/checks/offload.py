@@ -10,6 +10,7 @@ import numpy as np
 
 from analyzer.checks.context import Ctx, context, first_in, make, who
 from analyzer.checks.model import CheckSpec, Finding, register
+from analyzer.checks.queries import group_max
 
 if TYPE_CHECKING:
     from analyzer.result import AnalysisResult
@@ -50,7 +51,7 @@ def _acked(ctx: Ctx, rows: np.ndarray) -> np.ndarray:
 
     A segment counts when it consumes sequence space, the peer's acks reach its end, and
     the sender's next segment does not start inside it (no retransmission in between)."""
-    peer_max = ctx.group_max(ctx.rel_ack, ctx.has_ack)
+    peer_max = group_max(ctx, ctx.rel_ack, ctx.has_ack)
     order = ctx.by_group.order                   # the sender's next segment
     nxt = np.full(ctx.n, -1, dtype=np.int64)
     same = ~ctx.by_group.starts[1:]

@@ -9,6 +9,7 @@ import numpy as np
 
 from analyzer.checks.context import Ctx, context, first_in, make, who
 from analyzer.checks.model import CheckSpec, Finding, Severity, register
+from analyzer.checks.queries import latest_in
 from analyzer.schema import ANOM_BAD_OPTIONS, ANOM_TRUNCATED_HEADER
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def _pairs(ctx: Ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bad = (ctx.cols["anomalies"] & (ANOM_BAD_OPTIONS | ANOM_TRUNCATED_HEADER)) != 0
     conns = np.flatnonzero((sa >= 0) & (srv_syn < 0))
     s = sa[conns]
-    syn = ctx.latest_in(s, ctx.peer[s], ctx.pure_syn)    # the client's latest SYN
+    syn = latest_in(ctx, s, ctx.peer[s], ctx.pure_syn)    # the client's latest SYN
     ok = (syn >= 0) & ~bad[s] & ~bad[np.maximum(syn, 0)]
     return conns[ok], syn[ok], s[ok]
 

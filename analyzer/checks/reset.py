@@ -20,6 +20,7 @@ from analyzer.checks.context import (
     who,
 )
 from analyzer.checks.model import CheckSpec, Finding, register
+from analyzer.checks.queries import latest_in
 
 if TYPE_CHECKING:
     from analyzer.result import AnalysisResult
@@ -77,18 +78,18 @@ def _at(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _rst_views(ctx: Ctx) -> RstView:
     rows = np.flatnonzero(ctx.rst)
     own, peer = ctx.group[rows], ctx.peer[rows]
-    last_ack = ctx.latest_in(rows, peer, ctx.has_ack & ~ctx.rst)   # receiver's latest ACK
+    last_ack = latest_in(ctx, rows, peer, ctx.has_ack & ~ctx.rst)   # receiver's latest ACK
     rcv_nxt = _at(ctx.cols["ack"], last_ack)
     window = ctx.cols["window"]
-    no_syn = ctx.latest_in(rows, peer, ctx.has_ack & ~ctx.rst & ((ctx.flags & 0x02) == 0))
+    no_syn = latest_in(ctx, rows, peer, ctx.has_ack & ~ctx.rst & ((ctx.flags & 0x02) == 0))
     shift = _window_shift(ctx)[peer]
     rcv_wnd = np.where(no_syn >= 0, _at(window, no_syn) << shift, _at(window, last_ack))
     end = ctx.sent_before[rows]
     base = ctx.result.flows.base[own]
     snd_nxt = np.where(end == NONE, NONE, (base + np.where(end == NONE, 0, end)) % MOD)
-    recv_other = ctx.latest_in(rows, peer, ~ctx.pure_syn)
-    sender_other = ctx.latest_in(rows, own, ~ctx.rst, strict=True)
-    syn_seq = _at(ctx.cols["seq"], ctx.latest_in(rows, peer, ctx.pure_syn))
+    recv_other = latest_in(ctx, rows, peer, ~ctx.pure_syn)
+    sender_other = latest_in(ctx, rows, own, ~ctx.rst, strict=True)
+    syn_seq = _at(ctx.cols["seq"], latest_in(ctx, rows, peer, ctx.pure_syn))
     syn_sent = (syn_seq != NONE) & (recv_other < 0) & (sender_other < 0)
     cls = _classify(ctx, rows, rcv_nxt, rcv_wnd, snd_nxt, syn_sent, syn_seq)
     return RstView(rows, rcv_nxt, rcv_wnd, snd_nxt, syn_sent, syn_seq, cls)

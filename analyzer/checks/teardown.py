@@ -13,6 +13,7 @@ import numpy as np
 
 from analyzer.checks.context import NONE, Ctx, context, first_in, make, num, numz, who
 from analyzer.checks.model import CheckSpec, Finding, register
+from analyzer.checks.queries import group_max
 
 if TYPE_CHECKING:
     from analyzer.result import AnalysisResult
@@ -30,7 +31,7 @@ def _fin_ends(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _max_end(ctx: Ctx) -> np.ndarray:
-    return ctx.group_max(ctx.seg_end)
+    return group_max(ctx, ctx.seg_end)
 
 
 FIN_ACK_WRONG = CheckSpec(
@@ -70,7 +71,7 @@ def _maybe_forgot(ctx: Ctx, first: np.ndarray, end: np.ndarray) -> np.ndarray:
     f_row = first[ctx.peer]
     after = (f_row >= 0) & (np.arange(ctx.n) > f_row) & ctx.has_ack & ~ctx.rst \
         & (ctx.rel_ack != NONE)
-    best = ctx.group_max(ctx.rel_ack, after)[np.arange(2 * ctx.n_conn) ^ 1]  # by receiver
+    best = group_max(ctx, ctx.rel_ack, after)[np.arange(2 * ctx.n_conn) ^ 1]  # by receiver
     return np.flatnonzero((first >= 0) & (best != NONE) & (best == end - 1))
 
 

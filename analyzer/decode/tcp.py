@@ -2,8 +2,9 @@
 
 Options (RFC 9293 §3.2; RFC 7323 timestamps and window scale; RFC 2018 SACK; RFC 7413
 TCP Fast Open, kind 34 or experimental 254 with magic 0xF989) are parsed by a small
-state machine that advances one option per step for all rows at once; the usual layout
-NOP, NOP, Timestamps is taken directly.
+state machine that advances one option per step for all rows at once; the usual layouts
+NOP, NOP, Timestamps and Linux's MSS, SACK-permitted, Timestamps, NOP, Window scale are taken
+directly.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ TCP_HEADER = np.dtype([
 FIXED_SIZES = {MSS: 4, WSCALE: 3, SACK_PERM: 2, TIMESTAMPS: 10}
 NOP_NOP_TS = np.dtype([("kinds", ">u4"), ("val", ">u4"), ("ecr", ">u4")])
 NOP_NOP_TS_KINDS = 0x0101080A
+# Linux SYN and SYN-ACK: MSS, SACK-permitted, timestamps, NOP, window scale (20 bytes)
+LINUX_SYN = np.dtype([("mss_kind", ">u2"), ("mss", ">u2"), ("sack_perm", ">u2"),
+                      ("ts_kind", ">u2"), ("val", ">u4"), ("ecr", ">u4"), ("nop_ws", ">u2"),
+                      ("ws_len", "u1"), ("ws", "u1")])
 
 
 def _u16(flat: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -99,15 +104,27 @@ def parse_options(b: np.ndarray, l4: np.ndarray, opt_len: np.ndarray) -> dict[st
     rows = np.flatnonzero(opt_len > 0)
     if not rows.size:
         return out
+    done = np.zeros(l4.size, np.bool_)
     twelve = rows[opt_len[rows] == 12]
     if twelve.size:
         ts = gather_rows(b, l4[twelve] + 20, NOP_NOP_TS)
         fast = ts["kinds"] == NOP_NOP_TS_KINDS
         out["opt_ts_val"][twelve[fast]] = ts["val"][fast]
         out["opt_ts_ecr"][twelve[fast]] = ts["ecr"][fast]
-        done = np.zeros(l4.size, np.bool_)
         done[twelve[fast]] = True
-        rows = rows[~done[rows]]
+    twenty = rows[opt_len[rows] == 20]
+    if twenty.size:
+        o = gather_rows(b, l4[twenty] + 20, LINUX_SYN)
+        fast = (o["mss_kind"] == 0x0204) & (o["sack_perm"] == 0x0402) \
+            & (o["ts_kind"] == 0x080A) & (o["nop_ws"] == 0x0103) & (o["ws_len"] == 3)
+        at = twenty[fast]
+        out["opt_mss"][at] = o["mss"][fast]
+        out["opt_sack_perm"][at] = True
+        out["opt_ts_val"][at] = o["val"][fast]
+        out["opt_ts_ecr"][at] = o["ecr"][fast]
+        out["opt_wscale"][at] = o["ws"][fast]
+        done[at] = True
+    rows = rows[~done[rows]]
     if rows.size:
         cols = np.arange(OPT_WIDTH)
         at = np.minimum(l4[rows, None] + 20 + cols, b.size - 1)

@@ -33,11 +33,20 @@ def _signed32(x: np.ndarray) -> np.ndarray:
 
 
 def _entries(transitions: pd.DataFrame) -> pd.DataFrame:
-    tw = transitions[transitions["to_state"] == "TIME_WAIT"]
-    first = tw.groupby(["conn_id", tw["endpoint"].astype(str)], sort=True, observed=True).agg(
-        enter_ns=("ts_ns", "min"), enter_frame=("frame", "first")).reset_index()
-    first["e"] = (first["endpoint"] == "server").astype(np.int64)
-    return first
+    """Per (conn, endpoint) that entered TIME_WAIT, by conn then endpoint: the first entry
+    time and frame."""
+    tw = transitions[(transitions["to_state"] == "TIME_WAIT").to_numpy()]
+    e = (tw["endpoint"] == "server").to_numpy().astype(np.int64)
+    key = tw["conn_id"].to_numpy().astype(np.int64) * 2 + e
+    order = np.argsort(key, kind="stable")
+    key, e = key[order], e[order]
+    first = np.flatnonzero(np.append(True, key[1:] != key[:-1])) if len(key) else \
+        np.empty(0, np.int64)
+    ts, frame = tw["ts_ns"].to_numpy()[order], tw["frame"].to_numpy()[order]
+    return pd.DataFrame({
+        "conn_id": key[first] // 2, "endpoint": np.array(ENDPOINTS)[e[first]],
+        "enter_ns": np.minimum.reduceat(ts, first) if len(first) else ts[:0],
+        "enter_frame": frame[first], "e": e[first]})
 
 
 def _first_after(conn: np.ndarray, e: np.ndarray, after_ns: np.ndarray, mask: np.ndarray,
@@ -214,6 +223,21 @@ def time_wait_series(tw: pd.DataFrame) -> pd.DataFrame:
         "endpoint": np.concatenate([tw["endpoint"].to_numpy()] * 2),
         "inferred": np.concatenate([np.zeros(len(tw), bool), ~cut]),
     })
-    ev = ev.sort_values(["host", "ts_ns", "change"], kind="stable").reset_index(drop=True)
-    ev["count"] = ev.groupby("host", observed=True)["change"].cumsum()
+    codes = ev["host"].cat.codes.to_numpy() if isinstance(
+        ev["host"].dtype, pd.CategoricalDtype) else None
+    if codes is None or (codes < 0).any():
+        ev = ev.sort_values(["host", "ts_ns", "change"], kind="stable").reset_index(drop=True)
+        ev["count"] = ev.groupby("host", observed=True)["change"].cumsum()
+        return ev[cols]
+    # the same as sorting by (host, ts_ns, change) and a cumulative sum per host, in NumPy
+    change = ev["change"].to_numpy()
+    order = np.lexsort((change, ev["ts_ns"].to_numpy(), codes))
+    ev = ev.take(order).reset_index(drop=True)
+    codes, change = codes[order], change[order]
+    total = np.cumsum(change)
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
+    before = (total - change)[first]
+    ev["count"] = total - np.repeat(before, np.diff(np.append(np.flatnonzero(first),
+                                                              len(codes))))
     return ev[cols]
