@@ -3,6 +3,7 @@ stream into a directory like tcpflow (``--all -o DIR``)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,7 @@ def _warn(msg: str) -> None:
 @contextmanager
 def _text_out(output: Path | None) -> Iterator[TextIO]:
     if output is None:
-        yield click.get_text_stream("stdout")
+        yield sys.stdout
         return
     try:
         f = open(output, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
@@ -55,7 +56,7 @@ def _text_out(output: Path | None) -> Iterator[TextIO]:
 @contextmanager
 def _binary_out(output: Path | None) -> Iterator[IO[bytes]]:
     if output is None:
-        yield click.get_binary_stream("stdout")
+        yield sys.stdout.buffer
         return
     try:
         f = open(output, "wb")  # noqa: SIM115

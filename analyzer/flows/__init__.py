@@ -47,7 +47,7 @@ def build_flows(cols: dict[str, np.ndarray]) -> Flows:
     lo_client, source = client_is_lo(conn, fwd, flags, cols["sport"], cols["dport"], n_conn)
     from_server = fwd != lo_client[conn]
     group = conn * 2 + from_server
-    by_conn = Grouping.from_sorted(conn_order, conn)
+    by_conn = Grouping.from_sorted(conn_order, conn).ascending(conn)
     by_group = by_conn.split(from_server)
     base, from_syn = bases(group, flags, cols["seq"], 2 * n_conn)
     isn = np.where(from_syn, base, np.iinfo(np.int64).min)
