@@ -17,7 +17,7 @@ from analyzer.errors import (
 )
 from analyzer.result import AnalysisResult
 from analyzer.rules.expect import expect
-from analyzer.tcpstate.states import State, Transition
+from analyzer.tcpstate.states import State
 
 __all__ = [
     "AnalysisResult",
@@ -25,7 +25,6 @@ __all__ = [
     "InputError",
     "State",
     "SynackError",
-    "Transition",
     "TsharkUnavailableError",
     "UnreadableFileError",
     "UnsupportedLinkTypeError",

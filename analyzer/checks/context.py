@@ -27,7 +27,6 @@ from analyzer.flows.groups import (
     last_value_ffill,
     last_where,
     next_where,
-    peer_latest,
 )
 from analyzer.schema import ACK, FIN, RST, SYN
 
@@ -122,39 +121,11 @@ class Ctx:
     def by_group(self) -> Grouping:
         return self.result.flows.by_group
 
-    def ffill_conn(self, mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """:func:`ffill` over connections, with the shared sort."""
-        return ffill(self.conn, mask, values, self.by_conn)
-
     @cached_property
     def _conn_first(self) -> np.ndarray:
         """Per position of ``by_conn.order``: the position of its connection's first row."""
         starts = self.by_conn.starts
         return np.maximum.accumulate(np.where(starts, np.arange(len(starts)), 0))
-
-    def from_peer(self, mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Per row: ``values`` at the latest row with ``mask`` sent by the row's *receiver*
-        at or before it (NONE if none)."""
-        out = np.full(self.n, NONE, dtype=np.int64)
-        if self.n == 0:
-            return out
-        order = self.by_conn.order
-        srv, m = self.srv[order], mask[order]
-        pos = np.arange(self.n)
-        from_client = np.where(m & ~srv, pos, -1)
-        np.maximum.accumulate(from_client, out=from_client)
-        from_server = np.where(m & srv, pos, -1)
-        np.maximum.accumulate(from_server, out=from_server)
-        latest = np.where(srv, from_client, from_server)
-        ok = latest >= self._conn_first
-        vals = np.asarray(values)[order[np.maximum(latest, 0)]].astype(np.int64, copy=False)
-        out[order] = np.where(ok, vals, NONE)
-        return out
-
-    @cached_property
-    def peer_syn_row(self) -> np.ndarray:
-        """Per row: the latest pure SYN its receiver sent at or before it (NONE if none)."""
-        return self.from_peer(self.pure_syn, np.arange(self.n))
 
     def next_from_peer(self) -> np.ndarray:
         """Per row: index of the receiver's next segment in the connection (-1 if none)."""
@@ -228,14 +199,6 @@ class Ctx:
     def sent_before(self) -> np.ndarray:
         """Per row: the highest seq end its sender had sent before it (NONE if nothing)."""
         return cummax_excl(self.group, self.seg_end, self.by_group)
-
-    @cached_property
-    def peer_max_end(self) -> np.ndarray:
-        """Per row: the highest seq end the receiver's peer (the row's *receiver* acks) had
-        sent before this row — i.e. the most the row's sender could legitimately ack."""
-        sent = np.maximum(self.sent_before, self.seg_end)
-        peer = peer_latest(self.by_conn, self.srv)
-        return np.where(peer >= 0, sent[np.maximum(peer, 0)], NONE)
 
     # --- connection-level helpers --------------------------------------------------------
     def raw(self, grp: int, rel: int) -> int:

@@ -13,7 +13,6 @@ from analyzer.checks.context import (
     NONE,
     Ctx,
     context,
-    first_in,
     make,
     num,
     numz,
@@ -21,6 +20,7 @@ from analyzer.checks.context import (
 )
 from analyzer.checks.model import CheckSpec, Finding, register
 from analyzer.checks.queries import latest_in
+from analyzer.tcpstate.select import window_shift
 
 if TYPE_CHECKING:
     from analyzer.result import AnalysisResult
@@ -51,15 +51,6 @@ class RstView:
     cls: np.ndarray         # 0 acceptable / unknown, 1 in window, 2 out of window, 3 SYN_SENT bad
 
 
-def _window_shift(ctx: Ctx) -> np.ndarray:
-    """Per group: window shift count (0 unless both SYNs carried window scaling)."""
-    n_groups = 2 * ctx.n_conn
-    first = first_in(ctx.group, (ctx.flags & 0x02) != 0, n_groups)
-    ws = np.where(first >= 0, ctx.cols["opt_wscale"][np.maximum(first, 0)], -1).astype(np.int64)
-    both = (ws[0::2] >= 0) & (ws[1::2] >= 0)
-    return np.where(np.repeat(both, 2), np.clip(ws, 0, 14), 0)
-
-
 def rst_views(ctx: Ctx) -> RstView:
     """Receiver knowledge and the RST class of every RST row."""
     got = ctx.memo.get("rst_views")
@@ -82,7 +73,7 @@ def _rst_views(ctx: Ctx) -> RstView:
     rcv_nxt = _at(ctx.cols["ack"], last_ack)
     window = ctx.cols["window"]
     no_syn = latest_in(ctx, rows, peer, ctx.has_ack & ~ctx.rst & ((ctx.flags & 0x02) == 0))
-    shift = _window_shift(ctx)[peer]
+    shift = window_shift(ctx.result.flows, ctx.cols)[peer]
     rcv_wnd = np.where(no_syn >= 0, _at(window, no_syn) << shift, _at(window, last_ack))
     end = ctx.sent_before[rows]
     base = ctx.result.flows.base[own]

@@ -41,10 +41,6 @@ class Selector:
     captures: tuple[str, ...] = ()  # glob patterns on the capture's path or file name
     conns: tuple[int, ...] = ()
 
-    def is_all(self) -> bool:
-        """True when it selects every connection of every capture."""
-        return self == Selector()
-
     def connection_free(self) -> bool:
         """True when only ``captures`` is set: capture-wide findings (no connection) match."""
         return self == Selector(captures=self.captures)

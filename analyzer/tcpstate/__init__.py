@@ -17,9 +17,9 @@ from analyzer.flows import Flows
 from analyzer.pdutil import categorical
 from analyzer.tcpstate.machine import Template, run
 from analyzer.tcpstate.select import feature_codes, select_rows
-from analyzer.tcpstate.states import State, Transition, parse_state
+from analyzer.tcpstate.states import State, parse_state
 
-__all__ = ["State", "Timelines", "Transition", "endpoint_timelines", "parse_state"]
+__all__ = ["State", "Timelines", "endpoint_timelines", "parse_state"]
 
 ENDPOINTS = ("client", "server")
 

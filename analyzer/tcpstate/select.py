@@ -22,7 +22,7 @@ from analyzer.flows.groups import (
 from analyzer.schema import ACK, FIN, RST, SYN
 from analyzer.tcpstate.features import F_ACKS_FIN, F_ACKS_SYN, encode
 
-__all__ = ["feature_codes", "select_rows"]
+__all__ = ["feature_codes", "select_rows", "window_shift"]
 
 
 def _from_peer(latest: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -40,7 +40,7 @@ def _peer_fin_end(fl: Flows, flags: np.ndarray) -> np.ndarray:
     return fin_end[fl.conn * 2 + ~fl.from_server]
 
 
-def _window_scale(fl: Flows, cols: dict[str, np.ndarray]) -> np.ndarray:
+def window_shift(fl: Flows, cols: dict[str, np.ndarray]) -> np.ndarray:
     """Per (conn, direction) group: window shift count (0 unless both SYNs offered WS)."""
     n_groups = 2 * fl.n_conn
     first_syn = first_where(fl.group, (cols["flags"] & SYN) != 0, n_groups)
@@ -59,7 +59,7 @@ def _rst_class(fl: Flows, cols: dict[str, np.ndarray], nxt: np.ndarray,
     segment before it (whose window applies).
     """
     flags = cols["flags"]
-    shift = _window_scale(fl, cols)
+    shift = window_shift(fl, cols)
     scaled = cols["window"].astype(np.int64) << shift[fl.group]
     win = _from_peer(peer, scaled)
     win = np.where(win == NONE, 65535, win)

@@ -1,11 +1,10 @@
-"""RFC 9293 endpoint states (§3.3.2) plus UNKNOWN, and the transition record."""
+"""RFC 9293 endpoint states (§3.3.2) plus UNKNOWN, and their spellings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["LINUX_NAMES", "State", "Transition", "parse_state"]
+__all__ = ["LINUX_NAMES", "State", "parse_state"]
 
 
 class State(StrEnum):
@@ -52,23 +51,3 @@ def parse_state(text: str) -> State:
         return LINUX_NAMES[key]
     return State(key.replace("-", "_"))
 
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One state change of one endpoint.
-
-    ``frame`` is the packet that caused it (-1 for a timer, e.g. 2·MSL elapsed);
-    ``observed`` is True when the endpoint's own segment caused it (the wire shows it) and
-    False when it was deduced from a segment the endpoint received or from a timer;
-    ``evidence_frame`` is the endpoint's own later segment that proved a deduced
-    transition happened (e.g. its ACK of the FIN it received), or -1.
-    """
-
-    endpoint: str  # "client" | "server"
-    frame: int
-    ts_ns: int
-    from_state: State
-    to_state: State
-    cause: str
-    observed: bool
-    evidence_frame: int = -1

@@ -91,11 +91,6 @@ class Profile:
         """Backoff multiplier of the k-th timeout relative to the first (1, 2, 4, ...)."""
         return _table(self.data_table, k) / _table(self.data_table, 1) if k >= 1 else 1.0
 
-    def handshake_ratio(self, kind: Kind, k: int) -> float:
-        if k < 2:
-            return float("nan")
-        return self.handshake_gap(kind, k) / self.handshake_gap(kind, k - 1)
-
     def rto(self, srtt: np.ndarray, rttvar: np.ndarray) -> np.ndarray:
         """The RTO the sender computes from its estimates (NaN SRTT → initial RTO)."""
         srtt = np.asarray(srtt, dtype=np.float64)
@@ -184,9 +179,6 @@ WINDOWS = Profile(
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, RFC, MACOS, WINDOWS)}
 PROFILE_NAMES = ("auto", *PROFILES)
-
-LINUX_LINEAR_CHOICES = (0, 4)  # the two stock values: older kernels (none) and the default
-
 
 def get_profile(name: str) -> Profile:
     """A profile by name; "linux:N" pins tcp_syn_linear_timeouts=N."""
