@@ -5,6 +5,8 @@
 >>> result.connections[["client", "server", "summary"]]                 # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING, Any
+
 from analyzer.api import analyze, analyze_columns
 from analyzer.errors import (
     CaptureFormatError,
@@ -16,8 +18,10 @@ from analyzer.errors import (
     UsageError,
 )
 from analyzer.result import AnalysisResult
-from analyzer.rules.expect import expect
 from analyzer.tcpstate.states import State
+
+if TYPE_CHECKING:
+    from analyzer.rules.expect import expect
 
 __all__ = [
     "AnalysisResult",
@@ -35,3 +39,12 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``expect`` (the rules engine) is imported on first use: a fast start for the CLI."""
+    if name == "expect":
+        from analyzer.rules.expect import expect
+
+        return expect
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from analyzer import analyze
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = ROOT / "sample_pcaps" / "01_clean_close.pcap"
@@ -105,3 +108,12 @@ def test_cut_short_capture_keeps_packets_and_warns(tmp_path: Path):
     doc = json.loads(r.stdout)
     assert doc["tcp_segments"] == 10  # the 11 segments of the capture but the cut one
     assert "warning" in r.stderr and "cut short" in r.stderr
+
+
+def test_quick_exit_keeps_all_output():
+    """`python -m analyzer.cli` runs cli.run(), which ends with os._exit after flushing."""
+    busy = ROOT / "sample_pcaps" / "15_busy.pcap"
+    r = synack("analyze", "--format", "csv", str(busy))
+    assert r.returncode == 0, r.stderr
+    rows = pd.read_csv(io.StringIO(r.stdout))
+    assert len(rows) == len(analyze(str(busy)).connections) > 100

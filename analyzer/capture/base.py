@@ -17,7 +17,7 @@ import numpy as np
 from analyzer.capture.batch import CaptureInfo, FrameBatch
 from analyzer.capture.stream import ByteStream
 
-__all__ = ["DEFAULT_CHUNK", "MAX_CAPLEN", "BaseReader", "Walk", "ts_to_ns"]
+__all__ = ["DEFAULT_CHUNK", "MAX_CAPLEN", "BaseReader", "Walk", "frame_warning", "ts_to_ns"]
 
 DEFAULT_CHUNK = 16 << 20
 MAX_CAPLEN = 262_144
@@ -44,6 +44,10 @@ class BaseReader:
         self._rest = rest                 # bytes read past the file header
         self._base = stream.offset - len(rest)
         self.progress: Callable[[int, int | None], None] | None = None
+        self.end = 0                      # stream offset where the walk stopped
+        self.garbage = False              # stopped at garbage (not at the end)
+        self.defer_frames = False         # keep frame-numbered warnings as templates
+        self.frame_warnings: list[tuple[str, dict[str, int]]] = []
 
     def _walk(self, buf: memoryview, pos: int, base: int) -> tuple[FrameBatch | None, int, Walk]:
         raise NotImplementedError
@@ -65,19 +69,21 @@ class BaseReader:
                         self.info.frames += len(batch)
                         yield batch
                 if status is Walk.STOP:
+                    self.end, self.garbage = base + pos, True
                     return
                 if chunks.eof:
+                    self.end = base + pos
                     self._end(buf, pos, base, cut)
                     return
                 base += pos
 
     def _end(self, buf: memoryview, pos: int, base: int, cut: str) -> None:
         if pos < len(buf):
-            self.warn(
-                f"capture cut short: frame {self.info.frames + 1} at byte {base + pos} is "
+            self.warn_frames(
+                f"capture cut short: frame {{frame}} at byte {base + pos} is "
                 f"incomplete ({len(buf) - pos} bytes left at the end of the file); "
-                f"the {self.info.frames} frames before it were read"
-            )
+                "the {frames} frames before it were read",
+                frame=self.info.frames + 1, frames=self.info.frames)
         elif cut:
             self.warn(f"compressed stream ended early after byte {base + pos} ({cut}); "
                       f"the {self.info.frames} frames before it were read")
@@ -85,8 +91,25 @@ class BaseReader:
     def warn(self, message: str) -> None:
         self.info.warnings.append(f"{self.info.path}: {message}")
 
+    def warn_frames(self, template: str, **frames: int) -> None:
+        """A warning that names frame numbers or counts (``{name}`` fields of ``template``).
+
+        A reader that starts in the middle of a file (:mod:`analyzer.decode.split`) does
+        not know how many frames came before: with ``defer_frames`` the warning is kept
+        as a template, and whoever knows the count formats it with :func:`frame_warning`.
+        """
+        if self.defer_frames:
+            self.frame_warnings.append((template, frames))
+        else:
+            self.warn(frame_warning(template, frames, 0))
+
     def close(self) -> None:
         self.stream.close()
+
+
+def frame_warning(template: str, frames: dict[str, int], before: int) -> str:
+    """``template`` with each frame number or count shifted by ``before`` earlier frames."""
+    return template.format(**{k: v + before for k, v in frames.items()})
 
 
 def ts_to_ns(units: np.ndarray, ticks_per_s: int, offset_s: int = 0) -> np.ndarray:

@@ -58,9 +58,10 @@ class PcapReader(BaseReader):
         bad = np.flatnonzero(caplen > self.max_caplen)
         if bad.size:
             k = int(bad[0])
-            self.warn(f"frame {self.info.frames + k + 1} at byte {base + int(offs[k])} claims "
-                      f"{int(caplen[k])} captured bytes (more than {self.max_caplen}): "
-                      "the rest of the file is taken for garbage and not read")
+            self.warn_frames(f"frame {{frame}} at byte {base + int(offs[k])} claims "
+                             f"{int(caplen[k])} captured bytes (more than {self.max_caplen}): "
+                             "the rest of the file is taken for garbage and not read",
+                             frame=self.info.frames + k + 1)
             offs, caplen, status = offs[:k], caplen[:k], Walk.STOP
         else:
             ends = offs + self.rec_hdr + caplen

@@ -145,6 +145,25 @@ class ByteStream:
         self.offset = 0          # decompressed bytes handed out so far
         self.eof = False
         self._error = ""
+        self._stop: int | None = None
+
+    def window(self, start: int, stop: int | None) -> None:
+        """Hand out only the bytes in [start, stop) of an uncompressed file (stop None:
+        to its end); offsets keep counting from the start of the file."""
+        if self.gzip or self.path == STDIN:
+            raise ValueError("a window needs an uncompressed file")
+        try:
+            self._raw.seek(start)
+        except OSError as e:
+            raise UnreadableFileError(self.path, e.strerror or str(e)) from None
+        self._raw.consumed = self.offset = start
+        self._stop = stop
+
+    def window_stop(self, stop: int) -> None:
+        """Hand out no byte at or after ``stop`` (an uncompressed file)."""
+        if self.gzip or self.path == STDIN:
+            raise ValueError("a window needs an uncompressed file")
+        self._stop = stop
 
     @property
     def consumed(self) -> int:
@@ -165,6 +184,9 @@ class ByteStream:
         ends before its end marker or turns corrupt after some data was produced.
         """
         got, first = 0, self.offset == 0
+        if self._stop is not None and self._stop - self.offset <= len(view):
+            view = view[:max(0, self._stop - self.offset)]
+            self.eof = not view
         while got < len(view) and not self.eof:
             n = self._readinto(view[got:], first=first and got == 0)
             if n < 0:
@@ -174,6 +196,8 @@ class ByteStream:
                 break
             got += n
         self.offset += got
+        if self._stop is not None and self.offset >= self._stop:
+            self.eof = True
         return got, self.cut
 
     @property

@@ -1,6 +1,10 @@
-"""Command modules beyond analyze/states. Each module defines click commands and lists
-them in its own ``COMMANDS``; add the module to ``MODULES`` to register its commands on
-the `synack` group (see analyzer/cli.py)."""
+"""Command modules beyond analyze/states/explain/checks.
+
+Each module defines click commands and lists them in its own ``COMMANDS``. Add each
+command's name to ``COMMAND_MODULES`` with the module that defines it: the `synack` group
+(analyzer/cli.py) imports a module only when one of its commands is used, so that
+`synack analyze` does not pay for the imports of every other command.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,23 @@ import importlib
 
 import click
 
-MODULES: list[str] = ["timing", "follow", "crosscheck", "classroom", "check", "diff",
-                      "diagram", "report", "annotate"]
+COMMAND_MODULES: dict[str, str] = {
+    "timing": "timing", "follow": "follow", "crosscheck": "crosscheck",
+    "exercise": "classroom", "grade": "classroom", "check": "check", "diff": "diff",
+    "diagram": "diagram", "report": "report", "annotate": "annotate",
+}
+
+
+def load_command(name: str) -> click.Command | None:
+    """The command called ``name``, importing its module; None if there is no such one."""
+    module = COMMAND_MODULES.get(name)
+    if module is None:
+        return None
+    mod = importlib.import_module(f"analyzer.commands.{module}")
+    return next((c for c in mod.COMMANDS if c.name == name), None)
 
 
 def all_commands() -> list[click.Command]:
-    cmds: list[click.Command] = []
-    for name in MODULES:
-        mod = importlib.import_module(f"analyzer.commands.{name}")
-        cmds.extend(mod.COMMANDS)
-    return cmds
+    """Every command of every module (imports them all)."""
+    found = (load_command(name) for name in COMMAND_MODULES)
+    return [c for c in found if c is not None]

@@ -54,6 +54,19 @@ class AddressBook:
         codes[~known] = new_codes[np.searchsorted(new, values[~known])]
         return codes
 
+    def codes_of(self, texts: list[str]) -> np.ndarray:
+        """Codes of distinct addresses given as the texts of another book (new ones added)."""
+        codes = np.empty(len(texts), np.int32)
+        v6 = np.array([":" in t for t in texts], dtype=bool)
+        v4_at, v6_at = np.flatnonzero(~v6), np.flatnonzero(v6)
+        if v4_at.size:
+            ints = [int(ipaddress.IPv4Address(texts[i])) for i in v4_at.tolist()]
+            codes[v4_at] = self._v4_distinct(np.array(ints, np.int64))
+        if v6_at.size:
+            raw = b"".join(ipaddress.IPv6Address(texts[i]).packed for i in v6_at.tolist())
+            codes[v6_at] = self.v6(np.frombuffer(raw, np.uint8).reshape(-1, 16))
+        return codes
+
     def v6(self, rows: np.ndarray) -> np.ndarray:
         """Codes of IPv6 addresses given as an (n, 16) uint8 array."""
         if not rows.shape[0]:

@@ -8,18 +8,27 @@ the next chunk is read and walked.
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from analyzer.capture import BaseReader, FrameBatch, open_capture
+from analyzer.capture import STDIN, BaseReader, FrameBatch, open_capture
+from analyzer.capture.base import DEFAULT_CHUNK, frame_warning
+from analyzer.capture.batch import CaptureInfo
+from analyzer.capture.pcap import FILE_HEADER, PcapReader
+from analyzer.capture.stream import ByteStream
+from analyzer.decode import split
 from analyzer.decode.addresses import AddressBook
 from analyzer.decode.checksum import verify_tcp_checksums
 from analyzer.decode.ip import Net, network_layer
 from analyzer.decode.link import LINK_NAMES, PROTO_UNSUPPORTED, SUPPORTED_LINKTYPES, link_layer
 from analyzer.decode.model import MAX_ANOMALY_ROWS, Decoded, DecodeStats, FrameIssues
+from analyzer.decode.split import Helper, Part
 from analyzer.decode.store import ColumnStore
 from analyzer.decode.tcp import parse_options, tcp_fields
 from analyzer.errors import UnsupportedLinkTypeError
@@ -91,15 +100,19 @@ class _Decoder:
         return Net(**{k: v[keep] for k, v in vars(net).items()}), room[keep]
 
     def _record(self, batch: FrameBatch, issues: FrameIssues) -> None:
-        room = max(0, MAX_ANOMALY_ROWS - len(self.anomalies))
-        self.anomalies += batch.anomalies[:room]
-        for _f, _t, code, _d in batch.anomalies[room:]:
-            self.dropped[code] = self.dropped.get(code, 0) + 1
+        self._record_records(batch.anomalies)
         records, dropped = issues.records(batch.frame, batch.ts_ns,
                                           MAX_ANOMALY_ROWS - len(self.anomalies))
         self.anomalies += records
         for code, n in dropped.items():
             self.dropped[code] = self.dropped.get(code, 0) + n
+
+    def _record_records(self, records: list[tuple[int, int, str, str]]) -> None:
+        """Add anomaly records up to the cap; count the rest by code."""
+        room = max(0, MAX_ANOMALY_ROWS - len(self.anomalies))
+        self.anomalies += records[:room]
+        for _f, _t, code, _d in records[room:]:
+            self.dropped[code] = self.dropped.get(code, 0) + 1
 
     def _reserve(self, batch: FrameBatch, part: dict[str, np.ndarray]) -> None:
         """Size the table once from the first batch: rows per byte times the file size."""
@@ -165,6 +178,60 @@ class _Decoder:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
+    def part(self, start: int) -> tuple[Part, dict[str, np.ndarray]]:
+        """This decoder's results as the part of a file from byte ``start`` (:mod:`.split`)."""
+        self._collect()
+        info, s, reader = self.reader.info, self.stats, self.reader
+        part = Part(rows=self.store.n, end=reader.end, garbage=reader.garbage,
+                    frames=info.frames, bytes_read=reader.stream.consumed - start,
+                    addresses=self.book.texts, anomalies=self.anomalies, dropped=self.dropped,
+                    non_tcp=s.non_tcp, linktypes=s.linktypes, first_ts_ns=s.first_ts_ns,
+                    last_ts_ns=s.last_ts_ns, warnings=info.warnings,
+                    frame_warnings=reader.frame_warnings)
+        return part, self.store.result()
+
+    def add_part(self, helper: Helper) -> Part | None:
+        """Append the part a helper decoded after everything read so far (None: the
+        helper failed, nothing was added)."""
+        self._collect()
+        at = self.store.n
+        try:
+            part = helper.receive(lambda p: self._room(p.rows))
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return None                        # the helper died: the caller reads again
+        if part.error:
+            return None
+        cols, rows = self.store.columns, slice(at, at + part.rows)
+        before = self.reader.info.frames
+        codes = self.book.codes_of(part.addresses)
+        for name in ("src", "dst"):
+            cols[name][rows] = codes[cols[name][rows]]
+        cols["frame"][rows] += before
+        info, s = self.reader.info, self.stats
+        info.frames += part.frames
+        info.bytes_read += part.bytes_read
+        info.warnings += part.warnings
+        for template, frames in part.frame_warnings:
+            self.reader.warn(frame_warning(template, frames, before))
+        self._record_records([(f + before, t, c, d) for f, t, c, d in part.anomalies])
+        for code, n in part.dropped.items():
+            self.dropped[code] = self.dropped.get(code, 0) + n
+        for kind, n in part.non_tcp.items():
+            s.non_tcp[kind] = s.non_tcp.get(kind, 0) + n
+        for lt, n in part.linktypes.items():
+            s.linktypes[lt] = s.linktypes.get(lt, 0) + n
+        firsts = [t for t in (s.first_ts_ns, part.first_ts_ns) if t is not None]
+        lasts = [t for t in (s.last_ts_ns, part.last_ts_ns) if t is not None]
+        s.first_ts_ns, s.last_ts_ns = min(firsts, default=None), max(lasts, default=None)
+        return part
+
+    def _room(self, rows: int) -> dict[str, np.ndarray]:
+        """Views of ``rows`` new rows at the end of the table (appended, to be filled)."""
+        self.store.reserve(self.store.n + rows)
+        where = slice(self.store.n, self.store.n + rows)
+        self.store.n += rows
+        return {k: v[where] for k, v in self.store.columns.items()}
+
     def finish(self) -> Decoded:
         info = self.reader.info
         s = self.stats
@@ -193,19 +260,28 @@ def _check_linktypes(reader: BaseReader) -> None:
 
 
 def decode_capture(source: str, *, verify_checksums: bool = True,
-                   progress: Progress | None = None) -> Decoded:
+                   progress: Progress | None = None, jobs: int | None = None) -> Decoded:
     """Decode every TCP segment of the capture at ``source`` (a path or ``"-"``).
 
     ``progress(bytes_done, total_or_None)`` is called after each chunk is read (raw bytes,
-    i.e. compressed bytes for gzip). Raises :class:`~analyzer.errors.InputError`
-    subclasses for input that is not a capture at all or that has only link types
-    without native support; everything wrong inside the capture ends up in
-    ``Decoded.anomalies``, the ``anomalies`` column or ``stats.warnings``.
+    i.e. compressed bytes for gzip). ``jobs``: processes that may read a large classic
+    pcap file in parts (None: one per CPU, at most 4; see :mod:`.split`); the result is
+    the same. Raises :class:`~analyzer.errors.InputError` subclasses for input that is
+    not a capture at all or that has only link types without native support; everything
+    wrong inside the capture ends up in ``Decoded.anomalies``, the ``anomalies`` column or
+    ``stats.warnings``.
     """
     reader = open_capture(source)
     try:
         if reader.info.format == "pcap":
             _check_linktypes(reader)
+        cuts = _cuts(reader, jobs)
+        if cuts:
+            decoded = _decode_in_parts(reader, cuts, verify_checksums, progress)
+            if decoded is not None:
+                return decoded
+            reader.close()                     # a cut was not a record start: read again
+            reader = open_capture(source)
         reader.progress = progress
         decoder = _Decoder(reader, verify_checksums)
         try:
@@ -216,4 +292,75 @@ def decode_capture(source: str, *, verify_checksums: bool = True,
         finally:
             decoder.close()
     finally:
+        reader.close()
+
+
+def _cuts(reader: BaseReader, jobs: int | None) -> list[int]:
+    """Where to cut the file into parts read in parallel (none when not worth it)."""
+    info = reader.info
+    jobs = split.default_jobs() if jobs is None else jobs
+    if (jobs < 2 or info.format != "pcap" or info.gzip or info.path == STDIN
+            or not info.total_bytes or info.total_bytes < 2 * split.MIN_PART_BYTES
+            or not hasattr(os, "fork")):
+        return []
+    with open(info.path, "rb") as f:
+        head = f.read(FILE_HEADER + 16)
+        return split.plan_parts(f, info.total_bytes, head, jobs)
+
+
+def _decode_in_parts(reader: BaseReader, cuts: list[int], verify: bool,
+                     progress: Progress | None) -> Decoded | None:
+    """This process reads up to the first cut, helpers the parts after it; None when a
+    part before a cut did not end exactly there."""
+    path = reader.info.path
+    with open(path, "rb") as f:
+        header = f.read(FILE_HEADER)
+    helpers: list[Helper] = []
+    try:
+        for start, stop in zip(cuts, [*cuts[1:], None], strict=True):
+            helpers.append(split.start_helper(partial(_decode_part, path, header, start, stop,
+                                                verify)))
+        reader.stream.window_stop(cuts[0])
+        total = reader.info.total_bytes or cuts[0]
+        if progress is not None:
+            reader.progress = lambda done, _t: progress(int(done * total / cuts[0]), total)
+        decoder = _Decoder(reader, verify)
+        try:
+            for batch in reader.batches():
+                decoder.batch(batch)
+            end, garbage = reader.end, reader.garbage
+            for helper, start in zip(helpers, cuts, strict=True):
+                if garbage:                    # a sequential read stops there too
+                    break
+                if end != start:
+                    return None
+                part = decoder.add_part(helper)
+                if part is None:
+                    return None
+                end, garbage = part.end, part.garbage
+            _check_linktypes(reader)
+            return decoder.finish()
+        finally:
+            decoder.close()
+    finally:
+        for helper in helpers:
+            helper.close()
+
+
+def _decode_part(path: str, header: bytes, start: int, stop: int | None,
+                 verify: bool) -> tuple[Part, dict[str, np.ndarray]]:
+    """Decode the records of ``path`` from byte ``start`` to ``stop`` (in a helper)."""
+    stream = ByteStream(path)
+    stream.window(start, stop)
+    size = (stop if stop is not None else (stream.total or start)) - start
+    info = CaptureInfo(path=path, format="pcap", gzip=False, total_bytes=size)
+    reader = PcapReader(stream, info, header, DEFAULT_CHUNK)
+    reader.defer_frames = True
+    decoder = _Decoder(reader, verify)
+    try:
+        for batch in reader.batches():
+            decoder.batch(batch)
+        return decoder.part(start)
+    finally:
+        decoder.close()
         reader.close()

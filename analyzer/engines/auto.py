@@ -43,16 +43,19 @@ SUSPECT_KINDS = ("udp", "other_ip", "other")
 
 
 def decode(path: str, engine: str = "auto", *, verify_checksums: bool = True,
-           progress: Progress | None = None) -> Decoded:
-    """The packet table of ``path`` read by ``engine`` (auto | native | tshark)."""
+           progress: Progress | None = None, jobs: int | None = None) -> Decoded:
+    """The packet table of ``path`` read by ``engine`` (auto | native | tshark);
+    ``jobs``: processes the native decoder may use (see ``decode_capture``)."""
     if engine == "native":
-        return decode_capture(path, verify_checksums=verify_checksums, progress=progress)
+        return decode_capture(path, verify_checksums=verify_checksums, progress=progress,
+                              jobs=jobs)
     if engine == "tshark":
         return decode_with_tshark(path, verify_checksums=verify_checksums, progress=progress)
     if engine != "auto":
         raise UsageError(f"unknown engine {engine!r}: expected auto, native or tshark")
     try:
-        native = decode_capture(path, verify_checksums=verify_checksums, progress=progress)
+        native = decode_capture(path, verify_checksums=verify_checksums, progress=progress,
+                                jobs=jobs)
     except UnsupportedLinkTypeError as exc:
         if path == STDIN:
             raise

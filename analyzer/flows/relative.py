@@ -46,20 +46,24 @@ def unwrap_relative(grouping: Grouping, values: np.ndarray, base_per_row: np.nda
 
     ``grouping`` groups rows by (connection, direction). The first masked value of a group
     is taken modulo 2**32 as a signed distance from the base; each later one adds the
-    signed 32-bit difference from its predecessor.
+    signed 32-bit difference from its predecessor. One cumulative sum covers every group:
+    each group's first difference is set so that the running sum restarts at its value.
     """
     out = np.full(len(values), NONE, dtype=np.int64)
     sub = grouping.subset(mask & (base_per_row != NONE))
     r = sub.order
     if len(r) == 0:
         return out
-    v = values[r].astype(np.int64)
+    v = values[r].astype(np.uint32, copy=False)
     diffs = np.empty(len(r), dtype=np.int64)
-    diffs[1:] = _signed32(v[1:] - v[:-1])
-    first = _signed32(v - base_per_row[r])
-    diffs[sub.starts] = first[sub.starts]
-    cs = np.cumsum(diffs)
-    offset = np.maximum.accumulate(np.where(sub.starts, np.arange(len(r)), 0))
-    out[r] = cs - (cs[offset] - diffs[offset])
+    diffs[0] = 0
+    diffs[1:] = np.subtract(v[1:], v[:-1]).view(np.int32)  # uint32 wraps: signed distance
+    starts = np.flatnonzero(sub.starts)
+    first = _signed32(v[starts].astype(np.int64) - base_per_row[r[starts]])
+    diffs[starts] = 0
+    last = first + np.add.reduceat(diffs, starts)         # each group's final value
+    diffs[starts] = first
+    diffs[starts[1:]] -= last[:-1]
+    np.cumsum(diffs, out=diffs)
+    out[r] = diffs
     return out
-

@@ -1,0 +1,215 @@
+"""Reading a large classic pcap in parts, in parallel processes.
+
+The record walk is sequential: where a record starts is known only from the one before
+it. To use a second CPU, the file is cut into parts at offsets that *look* like record
+starts: a run of :data:`CHAIN` consecutive plausible record headers (sizes within the
+snaplen, original length not below the captured one, sub-second field in range, the
+seconds close to the first record's) found by :func:`find_boundary`. A helper process
+(``os.fork``) decodes each later part; this process decodes the first one. A guess is
+never trusted: a part's results are used only when the part before it, walked record by
+record, ended exactly at the cut. Otherwise everything is read again in one piece
+(``decode_capture`` with one job), so the table is always the one a sequential read
+gives. Helpers send their columns back through a pipe as raw bytes, straight into the
+packet table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pickle
+import signal
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from analyzer.capture.pcap import FILE_HEADER, PCAP_MAGICS
+
+__all__ = ["CHAIN", "MIN_PART_BYTES", "Helper", "Part", "default_jobs", "find_boundary",
+           "plan_parts", "start_helper"]
+
+MIN_PART_BYTES = 32 << 20
+"""A part smaller than this is not worth a process."""
+MAX_JOBS = 4
+CHAIN = 64
+"""Consecutive plausible records that make a cut."""
+MIN_CHAIN = 16
+"""Fewer records are enough when the next ones lie beyond the scanned window."""
+WINDOW = 2 << 20
+MAX_RECORD = 1 << 18                 # largest original length believed (Wireshark: 256 KiB)
+TS_SLACK_S = 366 * 86400             # seconds a record may lie before/after the first one
+HEADER = struct.Struct("<Q")
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+PIPE_BYTES = 1 << 20                 # a larger pipe: fewer switches between the processes
+
+
+@dataclass
+class Part:
+    """What decoding one part produced, apart from its columns (frames numbered from 1)."""
+
+    rows: int
+    end: int                                   # file offset where its walk stopped
+    garbage: bool                              # stopped at garbage
+    frames: int
+    bytes_read: int
+    addresses: list[str]
+    anomalies: list[tuple[int, int, str, str]]
+    dropped: dict[str, int]
+    non_tcp: dict[str, int]
+    linktypes: dict[int, int]
+    first_ts_ns: int | None
+    last_ts_ns: int | None
+    warnings: list[str]
+    frame_warnings: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    error: str = ""
+
+
+def default_jobs() -> int:
+    """Processes to use: the CPUs this process may run on, at most :data:`MAX_JOBS`."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:                     # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_JOBS))
+
+
+def _u32_everywhere(b: np.ndarray, big: bool) -> np.ndarray:
+    """The unsigned 32-bit value starting at every byte position of ``b`` (len(b) - 3)."""
+    n = b.size - 3
+    parts = [b[i:i + n].astype(np.uint32) for i in range(4)]
+    if big:
+        parts.reverse()
+    return parts[0] | parts[1] << 8 | parts[2] << 16 | parts[3] << 24
+
+
+def find_boundary(window: bytes, magic: int, snaplen: int, first_sec: int) -> int | None:
+    """Offset in ``window`` of the first position followed by a chain of plausible records.
+
+    ``magic`` is the file's magic (as read little-endian), ``first_sec`` the first record's
+    seconds. Returns None when no position qualifies.
+    """
+    order, ticks, hdr = PCAP_MAGICS[magic]
+    b = np.frombuffer(window, np.uint8)
+    if b.size < hdr + 4:
+        return None
+    u = _u32_everywhere(b, order == ">")
+    n = u.size - 12                              # positions with a whole 16-byte header
+    sec, frac, incl, orig = u[:n], u[4:n + 4], u[8:n + 8], u[12:n + 12]
+    lo, hi = max(0, first_sec - TS_SLACK_S), min(0xFFFFFFFF, first_sec + TS_SLACK_S)
+    plausible = ((incl > 0) & (incl <= max(snaplen, MAX_RECORD)) & (orig >= incl)
+                 & (orig <= MAX_RECORD) & (frac < ticks) & (sec >= lo) & (sec <= hi))
+    for p in np.flatnonzero(plausible).tolist():
+        q, good = p, 0
+        while good < CHAIN and q < n and plausible[q]:
+            q, good = q + hdr + int(incl[q]), good + 1
+        if good >= CHAIN or (q >= n and good >= MIN_CHAIN):
+            return int(p)
+    return None
+
+
+def plan_parts(f: BinaryIO, size: int, head: bytes, jobs: int) -> list[int]:
+    """Cut offsets of a pcap file of ``size`` bytes into about ``jobs`` equal parts.
+
+    ``head`` holds at least the file header and the first record header. Parts smaller
+    than :data:`MIN_PART_BYTES` are not made; a cut that cannot be found is left out.
+    """
+    jobs = min(jobs, size // MIN_PART_BYTES)
+    if jobs < 2 or len(head) < FILE_HEADER + 16:
+        return []
+    magic = int.from_bytes(head[:4], "little")
+    order = PCAP_MAGICS[magic][0]
+    snaplen = struct.unpack_from(order + "I", head, 16)[0]
+    first_sec = struct.unpack_from(order + "I", head, FILE_HEADER)[0]
+    cuts: list[int] = []
+    for k in range(1, jobs):
+        target = size * k // jobs
+        f.seek(target)
+        found = find_boundary(f.read(WINDOW), magic, snaplen, first_sec)
+        if found is not None and target + found > (cuts[-1] if cuts else len(head)):
+            cuts.append(target + found)
+    return cuts
+
+
+class Helper:
+    """A forked process decoding one part; its results come back through a pipe."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid = pid
+        self.pipe = os.fdopen(fd, "rb", buffering=0)
+        self.done = False
+
+    def receive(self, into: Callable[[Part], dict[str, np.ndarray]]) -> Part:
+        """The part's summary; its columns are read into the arrays ``into(part)`` gives."""
+        (length,) = HEADER.unpack(self._read_exact(HEADER.size))
+        part: Part = pickle.loads(self._read_exact(length))
+        if not part.error:
+            for col in into(part).values():
+                self._read_into(col.view(np.uint8).data)
+        self.close()
+        return part
+
+    def _read_exact(self, n: int) -> bytes:
+        buf = bytearray(n)
+        self._read_into(memoryview(buf))
+        return bytes(buf)
+
+    def _read_into(self, view: memoryview) -> None:
+        got = 0
+        while got < len(view):
+            k = self.pipe.readinto(view[got:])
+            if not k:
+                raise EOFError("helper process ended early")
+            got += k
+
+    def close(self) -> None:
+        """Stop the helper if it still runs, and reap it."""
+        if self.done:
+            return
+        self.done = True
+        self.pipe.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+
+
+def start_helper(work: Callable[[], tuple[Part, dict[str, np.ndarray]]]) -> Helper:
+    """Fork a process that runs ``work`` and sends its part and columns back."""
+    r, w = os.pipe()
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(w, F_SETPIPE_SZ, PIPE_BYTES)
+    pid = os.fork()
+    if pid:
+        os.close(w)
+        return Helper(pid, r)
+    os.close(r)                                # the helper: never returns
+    code = 0
+    try:
+        try:
+            part, cols = work()
+        except BaseException as exc:  # reported to the parent
+            part, cols = _failed(f"{type(exc).__name__}: {exc}"), {}
+        with os.fdopen(w, "wb") as out:
+            for chunk in _message(part, cols):
+                out.write(chunk)
+    except BaseException:  # e.g. the parent stopped reading
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _message(part: Part, cols: dict[str, np.ndarray]) -> Iterator[Any]:
+    head = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+    yield HEADER.pack(len(head))
+    yield head
+    for col in cols.values():
+        yield np.ascontiguousarray(col).view(np.uint8).data
+
+
+def _failed(error: str) -> Part:
+    return Part(rows=0, end=0, garbage=False, frames=0, bytes_read=0, addresses=[],
+                anomalies=[], dropped={}, non_tcp={}, linktypes={}, first_ts_ns=None,
+                last_ts_ns=None, warnings=[], error=error)
