@@ -3,11 +3,16 @@
 >>> import analyzer
 >>> result = analyzer.analyze("sample_pcaps/01_clean_lifecycle.pcap")  # doctest: +SKIP
 >>> result.connections[["client", "server", "summary"]]                 # doctest: +SKIP
+
+Names are imported on first use, so that importing a part of the package (the command
+line, the decoder) does not import all of it.
 """
 
+from __future__ import annotations
+
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from analyzer.api import analyze, analyze_columns
 from analyzer.errors import (
     CaptureFormatError,
     InputError,
@@ -17,11 +22,12 @@ from analyzer.errors import (
     UnsupportedLinkTypeError,
     UsageError,
 )
-from analyzer.result import AnalysisResult
-from analyzer.tcpstate.states import State
 
 if TYPE_CHECKING:
+    from analyzer.api import analyze, analyze_columns
+    from analyzer.result import AnalysisResult
     from analyzer.rules.expect import expect
+    from analyzer.tcpstate.states import State
 
 __all__ = [
     "AnalysisResult",
@@ -40,11 +46,21 @@ __all__ = [
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "analyze": "analyzer.api",
+    "analyze_columns": "analyzer.api",
+    "AnalysisResult": "analyzer.result",
+    "expect": "analyzer.rules.expect",
+    "State": "analyzer.tcpstate.states",
+}
+
 
 def __getattr__(name: str) -> Any:
-    """``expect`` (the rules engine) is imported on first use: a fast start for the CLI."""
-    if name == "expect":
-        from analyzer.rules.expect import expect
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
-        return expect
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

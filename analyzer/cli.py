@@ -13,20 +13,20 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
 from analyzer.api import Progress, analyze
 from analyzer.errors import SynackError
-from analyzer.render.console import (
-    connections_table,
-    print_table,
-    states_table,
-    transition_lines,
-)
-from analyzer.result import AnalysisResult
 from analyzer.timing.profiles import PROFILE_NAMES
+
+if TYPE_CHECKING:
+    from analyzer.result import AnalysisResult
+
+# Rendering modules import pandas: they are imported inside the commands, after the
+# capture has been read (see analyzer.api), so that `synack` starts quickly.
 
 __all__ = ["main"]
 
@@ -144,6 +144,8 @@ def analyze_cmd(captures: tuple[str, ...], fmt: str, output: Path | None, max_ro
             from analyzer.render.report import write_report  # index.html beside the tables
             write_report(result, target, lang=lang)
         if fmt == "table":
+            from analyzer.render.console import connections_table, print_table
+
             conns = result.connections if show_findings else result.core_connections
             title = f"{path}: {len(conns):,} TCP connections, " \
                     f"{len(result.columns['frame']):,} segments"
@@ -183,6 +185,8 @@ def states_cmd(capture: str, conn_id: int, fmt: str, time_wait: float,
     if fmt == "json":
         click.echo(timeline.to_json(orient="records", indent=2))
         return
+    from analyzer.render.console import print_table, states_table, transition_lines
+
     title = f"connection {conn_id}: {conn['client']}:{conn['client_port']} → " \
             f"{conn['server']}:{conn['server_port']} ({conn['summary']})"
     print_table(states_table(timeline, title, int(conn["start_ns"])), _console())
@@ -192,6 +196,7 @@ def states_cmd(capture: str, conn_id: int, fmt: str, time_wait: float,
 
 def _print_findings(result: AnalysisResult, path: str, lang: str, max_rows: int | None,
                     console: Console) -> None:
+    from analyzer.render.console import print_table
     from analyzer.render.findings import findings_table
 
     fd = result.findings
@@ -227,6 +232,7 @@ def explain_cmd(capture: str, conn_id: int, lang: str, time_wait: float,
               show_default=True)
 def checks_cmd(lang: str, fmt: str) -> None:
     """The catalogue of checks: id, severity, RFC reference and explanation."""
+    from analyzer.render.console import print_table
     from analyzer.render.findings import catalogue_markdown, catalogue_table
 
     if fmt == "markdown":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 
 import numpy as np
-import pandas as pd
 
 __all__ = ["AddressBook"]
 
@@ -26,9 +25,13 @@ class AddressBook:
 
     def v4(self, values: np.ndarray) -> np.ndarray:
         """Codes of IPv4 addresses given as integers."""
-        # A batch repeats few distinct addresses: look up each distinct one once (hashing).
-        inv, uniq = pd.factorize(values, sort=False)
-        return self._v4_distinct(np.asarray(uniq, dtype=np.int64))[inv]
+        keys = self._v4_keys
+        if keys.size:          # usually every address of a batch is known already
+            pos = np.minimum(np.searchsorted(keys, values), keys.size - 1)
+            if bool((keys[pos] == values).all()):
+                return self._v4_codes[pos]
+        uniq, inv = np.unique(values, return_inverse=True)
+        return self._v4_distinct(uniq.astype(np.int64))[inv.reshape(-1)]
 
     def _v4_distinct(self, values: np.ndarray) -> np.ndarray:
         """Codes of distinct IPv4 addresses; new ones numbered in ascending address order."""

@@ -15,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
-import pandas as pd
 
 from analyzer.capture import STDIN, BaseReader, FrameBatch, open_capture
 from analyzer.capture.base import DEFAULT_CHUNK, frame_warning
@@ -244,6 +243,8 @@ class _Decoder:
                               f"rows; not listed: {counts}")
         columns = self.store.result()
         s.tcp_segments = int(columns["frame"].size)
+        import pandas as pd  # here, not at the top: reading needs no pandas
+
         table = pd.DataFrame(self.anomalies, columns=list(ANOMALY_TABLE_COLUMNS))
         table = table.astype({"frame": np.int64, "ts_ns": np.int64}).sort_values(
             "frame", kind="stable").reset_index(drop=True)
@@ -260,13 +261,17 @@ def _check_linktypes(reader: BaseReader) -> None:
 
 
 def decode_capture(source: str, *, verify_checksums: bool = True,
-                   progress: Progress | None = None, jobs: int | None = None) -> Decoded:
+                   progress: Progress | None = None, jobs: int | None = None,
+                   meanwhile: Callable[[], object] | None = None) -> Decoded:
     """Decode every TCP segment of the capture at ``source`` (a path or ``"-"``).
 
     ``progress(bytes_done, total_or_None)`` is called after each chunk is read (raw bytes,
     i.e. compressed bytes for gzip). ``jobs``: processes that may read a large classic
     pcap file in parts (None: one per CPU, at most 4; see :mod:`.split`); the result is
-    the same. Raises :class:`~analyzer.errors.InputError` subclasses for input that is
+    the same. ``meanwhile`` is called once helper processes have started (not at all
+    without them): other work of the caller, e.g. imports, done while they read; this
+    process then reads a smaller first part. Raises
+    :class:`~analyzer.errors.InputError` subclasses for input that is
     not a capture at all or that has only link types without native support; everything
     wrong inside the capture ends up in ``Decoded.anomalies``, the ``anomalies`` column or
     ``stats.warnings``.
@@ -275,9 +280,9 @@ def decode_capture(source: str, *, verify_checksums: bool = True,
     try:
         if reader.info.format == "pcap":
             _check_linktypes(reader)
-        cuts = _cuts(reader, jobs)
+        cuts = _cuts(reader, jobs, meanwhile is not None)
         if cuts:
-            decoded = _decode_in_parts(reader, cuts, verify_checksums, progress)
+            decoded = _decode_in_parts(reader, cuts, verify_checksums, progress, meanwhile)
             if decoded is not None:
                 return decoded
             reader.close()                     # a cut was not a record start: read again
@@ -295,7 +300,7 @@ def decode_capture(source: str, *, verify_checksums: bool = True,
         reader.close()
 
 
-def _cuts(reader: BaseReader, jobs: int | None) -> list[int]:
+def _cuts(reader: BaseReader, jobs: int | None, busy: bool) -> list[int]:
     """Where to cut the file into parts read in parallel (none when not worth it)."""
     info = reader.info
     jobs = split.default_jobs() if jobs is None else jobs
@@ -305,11 +310,12 @@ def _cuts(reader: BaseReader, jobs: int | None) -> list[int]:
         return []
     with open(info.path, "rb") as f:
         head = f.read(FILE_HEADER + 16)
-        return split.plan_parts(f, info.total_bytes, head, jobs)
+        return split.plan_parts(f, info.total_bytes, head, jobs, busy)
 
 
 def _decode_in_parts(reader: BaseReader, cuts: list[int], verify: bool,
-                     progress: Progress | None) -> Decoded | None:
+                     progress: Progress | None,
+                     meanwhile: Callable[[], object] | None) -> Decoded | None:
     """This process reads up to the first cut, helpers the parts after it; None when a
     part before a cut did not end exactly there."""
     path = reader.info.path
@@ -320,6 +326,8 @@ def _decode_in_parts(reader: BaseReader, cuts: list[int], verify: bool,
         for start, stop in zip(cuts, [*cuts[1:], None], strict=True):
             helpers.append(split.start_helper(partial(_decode_part, path, header, start, stop,
                                                 verify)))
+        if meanwhile is not None:
+            meanwhile()
         reader.stream.window_stop(cuts[0])
         total = reader.info.total_bytes or cuts[0]
         if progress is not None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from analyzer.capture.batch import Interface
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MAX_ANOMALY_ROWS", "NON_TCP_KINDS", "DecodeStats", "Decoded", "FrameIssues"]
 
@@ -57,6 +60,8 @@ class Decoded:
 
     def packets(self) -> pd.DataFrame:
         """The packet table as a DataFrame, addresses as text categoricals."""
+        import pandas as pd
+
         df = pd.DataFrame(self.columns, copy=False)
         cats = pd.Index(self.addresses, dtype=object)
         for col in ("src", "dst"):

@@ -35,6 +35,9 @@ __all__ = ["CHAIN", "MIN_PART_BYTES", "Helper", "Part", "default_jobs", "find_bo
 MIN_PART_BYTES = 32 << 20
 """A part smaller than this is not worth a process."""
 MAX_JOBS = 4
+BUSY_SHARE = 0.15
+"""How much smaller the first part is when this process has other work meanwhile."""
+MIN_FIRST_SHARE = 0.1
 CHAIN = 64
 """Consecutive plausible records that make a cut."""
 MIN_CHAIN = 16
@@ -111,11 +114,13 @@ def find_boundary(window: bytes, magic: int, snaplen: int, first_sec: int) -> in
     return None
 
 
-def plan_parts(f: BinaryIO, size: int, head: bytes, jobs: int) -> list[int]:
-    """Cut offsets of a pcap file of ``size`` bytes into about ``jobs`` equal parts.
+def plan_parts(f: BinaryIO, size: int, head: bytes, jobs: int, busy: bool = False) -> list[int]:
+    """Cut offsets of a pcap file of ``size`` bytes into about ``jobs`` parts.
 
-    ``head`` holds at least the file header and the first record header. Parts smaller
-    than :data:`MIN_PART_BYTES` are not made; a cut that cannot be found is left out.
+    ``head`` holds at least the file header and the first record header. The parts are
+    equal, except that the first one is :data:`BUSY_SHARE` smaller when this process has
+    other work to do while the helpers start (``busy``). Parts smaller than
+    :data:`MIN_PART_BYTES` are not made; a cut that cannot be found is left out.
     """
     jobs = min(jobs, size // MIN_PART_BYTES)
     if jobs < 2 or len(head) < FILE_HEADER + 16:
@@ -124,9 +129,10 @@ def plan_parts(f: BinaryIO, size: int, head: bytes, jobs: int) -> list[int]:
     order = PCAP_MAGICS[magic][0]
     snaplen = struct.unpack_from(order + "I", head, 16)[0]
     first_sec = struct.unpack_from(order + "I", head, FILE_HEADER)[0]
+    first = max(1 / jobs - (BUSY_SHARE if busy else 0.0), MIN_FIRST_SHARE)
     cuts: list[int] = []
     for k in range(1, jobs):
-        target = size * k // jobs
+        target = int(size * (first + (1 - first) * (k - 1) / (jobs - 1)))
         f.seek(target)
         found = find_boundary(f.read(WINDOW), magic, snaplen, first_sec)
         if found is not None and target + found > (cuts[-1] if cuts else len(head)):

@@ -23,7 +23,6 @@ import numpy as np
 from analyzer.capture import STDIN
 from analyzer.decode import Decoded, decode_capture
 from analyzer.engines.layers import layout
-from analyzer.engines.tshark import DECODE_AS, ENGINE_PREFS, TsharkStats, decode_with_tshark
 from analyzer.engines.tshark_run import (
     INSTALL_HINT,
     TsharkRun,
@@ -43,19 +42,22 @@ SUSPECT_KINDS = ("udp", "other_ip", "other")
 
 
 def decode(path: str, engine: str = "auto", *, verify_checksums: bool = True,
-           progress: Progress | None = None, jobs: int | None = None) -> Decoded:
+           progress: Progress | None = None, jobs: int | None = None,
+           meanwhile: Callable[[], object] | None = None) -> Decoded:
     """The packet table of ``path`` read by ``engine`` (auto | native | tshark);
-    ``jobs``: processes the native decoder may use (see ``decode_capture``)."""
+    ``jobs`` and ``meanwhile``: see ``decode_capture`` (native reading only)."""
     if engine == "native":
         return decode_capture(path, verify_checksums=verify_checksums, progress=progress,
-                              jobs=jobs)
+                              jobs=jobs, meanwhile=meanwhile)
     if engine == "tshark":
+        from analyzer.engines.tshark import decode_with_tshark  # pandas: imported only here
+
         return decode_with_tshark(path, verify_checksums=verify_checksums, progress=progress)
     if engine != "auto":
         raise UsageError(f"unknown engine {engine!r}: expected auto, native or tshark")
     try:
         native = decode_capture(path, verify_checksums=verify_checksums, progress=progress,
-                                jobs=jobs)
+                                jobs=jobs, meanwhile=meanwhile)
     except UnsupportedLinkTypeError as exc:
         if path == STDIN:
             raise
@@ -80,6 +82,8 @@ def _name(exc: UnsupportedLinkTypeError) -> str:
 
 
 def _fallback(path: str, reason: str, verify: bool, required: bool) -> Decoded:
+    from analyzer.engines.tshark import TsharkStats, decode_with_tshark
+
     try:
         decoded = decode_with_tshark(path, verify_checksums=verify)
     except TsharkUnavailableError:
@@ -103,6 +107,8 @@ def _suspect(native: Decoded) -> bool:
 def tshark_sees_more(path: str, native: Decoded, frames: int = PROBE_FRAMES) -> str | None:
     """Why tshark should read ``path`` instead, or None: tshark's TCP frames among the first
     ``frames`` frames against the native decoder's."""
+    from analyzer.engines.tshark import DECODE_AS, ENGINE_PREFS
+
     cmd = tshark_command(tshark_path(), path, ["frame.number", "frame.protocols"],
                          ENGINE_PREFS, [*DECODE_AS, "-c", str(frames)])
     theirs = 0

@@ -16,7 +16,7 @@ from analyzer.flows.relative import bases, unwrap_relative
 from analyzer.flows.roles import ROLE_SOURCES, client_is_lo
 from analyzer.schema import ACK, FIN, SYN
 
-__all__ = ["ROLE_SOURCES", "Flows", "build_flows"]
+__all__ = ["ROLE_SOURCES", "Flows", "Keyed", "build_flows", "key_connections"]
 
 
 @dataclass(slots=True)
@@ -38,16 +38,33 @@ class Flows:
     group: np.ndarray         # per row: conn*2 + direction (0 client → server, 1 server → client)
 
 
-def build_flows(cols: dict[str, np.ndarray]) -> Flows:
-    """Assign every row of the packet table to a connection and a direction."""
-    flags = cols["flags"]
+@dataclass(slots=True)
+class Keyed:
+    """The first step of the flows stage: connection ids and the grouping by connection."""
+
+    conn: np.ndarray          # connection id per row
+    fwd: np.ndarray           # True where the row goes from the lower to the higher endpoint
+    n_conn: int
+    by_conn: Grouping         # rows grouped by connection (capture order inside)
+
+
+def key_connections(cols: dict[str, np.ndarray]) -> Keyed:
+    """Connection id of every row (4-tuple incarnations) and the rows grouped by them."""
     tid, fwd, tuple_order = tuple_ids(cols["src"], cols["sport"], cols["dst"], cols["dport"])
-    conn, conn_order = connection_ids(tid, fwd, flags, cols["seq"], tuple_order)
+    conn, conn_order = connection_ids(tid, fwd, cols["flags"], cols["seq"], tuple_order)
     n_conn = int(conn.max()) + 1 if len(conn) else 0
+    return Keyed(conn, fwd, n_conn, Grouping.from_sorted(conn_order, conn).ascending(conn))
+
+
+def build_flows(cols: dict[str, np.ndarray], keyed: Keyed | None = None) -> Flows:
+    """Assign every row of the packet table to a connection and a direction (``keyed``:
+    the result of :func:`key_connections` if already computed)."""
+    flags = cols["flags"]
+    k = key_connections(cols) if keyed is None else keyed
+    conn, fwd, n_conn, by_conn = k.conn, k.fwd, k.n_conn, k.by_conn
     lo_client, source = client_is_lo(conn, fwd, flags, cols["sport"], cols["dport"], n_conn)
     from_server = fwd != lo_client[conn]
     group = conn * 2 + from_server
-    by_conn = Grouping.from_sorted(conn_order, conn).ascending(conn)
     by_group = by_conn.split(from_server)
     base, from_syn = bases(group, flags, cols["seq"], 2 * n_conn)
     isn = np.where(from_syn, base, np.iinfo(np.int64).min)
