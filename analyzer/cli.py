@@ -147,8 +147,9 @@ def analyze_cmd(captures: tuple[str, ...], fmt: str, output: Path | None, max_ro
             from analyzer.render.console import connections_table, print_table
 
             conns = result.connections if show_findings else result.core_connections
-            title = f"{path}: {len(conns):,} TCP connections, " \
-                    f"{len(result.columns['frame']):,} segments"
+            n_conn, n_seg = len(conns), len(result.columns["frame"])
+            title = f"{path}: {n_conn:,} TCP connection{'s' * (n_conn != 1)}, " \
+                    f"{n_seg:,} segment{'s' * (n_seg != 1)}"
             print_table(connections_table(conns, title,
                                           None if show_all else max_rows), console)
             if show_findings:

@@ -33,8 +33,8 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     started: list[int] = []
     real = split.start_helper
 
-    def counting(work):  # type: ignore[no-untyped-def]
-        helper = real(work)
+    def counting(work, table):  # type: ignore[no-untyped-def]
+        helper = real(work, table)
         started.append(helper.pid)
         return helper
 

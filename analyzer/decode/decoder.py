@@ -52,14 +52,15 @@ PCAP_LINKTYPE_OFFSET = 20
 class _Decoder:
     """State carried across batches: addresses, counts, collected columns."""
 
-    def __init__(self, reader: BaseReader, verify_checksums: bool) -> None:
+    def __init__(self, reader: BaseReader, verify_checksums: bool,
+                 columns: dict[str, np.ndarray] | None = None) -> None:
         info = reader.info
         self.reader = reader
         self.verify = verify_checksums
         self.book = AddressBook()
         self.stats = DecodeStats(path=info.path, format=info.format, gzip=info.gzip,
                                  checksums_verified=verify_checksums)
-        self.store = ColumnStore(PACKET_COLUMNS)
+        self.store = ColumnStore(PACKET_COLUMNS, columns=columns)
         self.anomalies: list[tuple[int, int, str, str]] = []
         self.dropped: dict[str, int] = {}      # anomalies beyond the cap, by code
         self._pool = ThreadPoolExecutor(1, "synack-checksum") if verify_checksums else None
@@ -177,17 +178,19 @@ class _Decoder:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
-    def part(self, start: int) -> tuple[Part, dict[str, np.ndarray]]:
-        """This decoder's results as the part of a file from byte ``start`` (:mod:`.split`)."""
+    def part(self, start: int) -> Part:
+        """This decoder's results as the part of a file from byte ``start`` (:mod:`.split`;
+        the rows are in the columns it was given)."""
         self._collect()
         info, s, reader = self.reader.info, self.stats, self.reader
+        v4, v6 = self.book.keys()
         part = Part(rows=self.store.n, end=reader.end, garbage=reader.garbage,
                     frames=info.frames, bytes_read=reader.stream.consumed - start,
-                    addresses=self.book.texts, anomalies=self.anomalies, dropped=self.dropped,
+                    v4_keys=v4, v6_keys=v6, anomalies=self.anomalies, dropped=self.dropped,
                     non_tcp=s.non_tcp, linktypes=s.linktypes, first_ts_ns=s.first_ts_ns,
                     last_ts_ns=s.last_ts_ns, warnings=info.warnings,
                     frame_warnings=reader.frame_warnings)
-        return part, self.store.result()
+        return part
 
     def add_part(self, helper: Helper) -> Part | None:
         """Append the part a helper decoded after everything read so far (None: the
@@ -202,7 +205,7 @@ class _Decoder:
             return None
         cols, rows = self.store.columns, slice(at, at + part.rows)
         before = self.reader.info.frames
-        codes = self.book.codes_of(part.addresses)
+        codes = self.book.codes_of(part.v4_keys, part.v6_keys)
         for name in ("src", "dst"):
             cols[name][rows] = codes[cols[name][rows]]
         cols["frame"][rows] += before
@@ -268,15 +271,16 @@ def decode_capture(source: str, *, verify_checksums: bool = True,
     ``progress(bytes_done, total_or_None)`` is called after each chunk is read (raw bytes,
     i.e. compressed bytes for gzip). ``jobs``: processes that may read a large classic
     pcap file in parts (None: one per CPU, at most 4; see :mod:`.split`); the result is
-    the same. ``meanwhile`` is called once helper processes have started (not at all
-    without them): other work of the caller, e.g. imports, done while they read; this
-    process then reads a smaller first part. Raises
+    the same. ``meanwhile`` is called once, as soon as helper processes have started
+    (this process then reads a smaller first part), or before reading without helpers:
+    other work of the caller, e.g. imports, done while they read. Raises
     :class:`~analyzer.errors.InputError` subclasses for input that is
     not a capture at all or that has only link types without native support; everything
     wrong inside the capture ends up in ``Decoded.anomalies``, the ``anomalies`` column or
     ``stats.warnings``.
     """
     reader = open_capture(source)
+    meanwhile = _once(meanwhile)
     try:
         if reader.info.format == "pcap":
             _check_linktypes(reader)
@@ -287,6 +291,8 @@ def decode_capture(source: str, *, verify_checksums: bool = True,
                 return decoded
             reader.close()                     # a cut was not a record start: read again
             reader = open_capture(source)
+        if meanwhile is not None:
+            meanwhile()
         reader.progress = progress
         decoder = _Decoder(reader, verify_checksums)
         try:
@@ -298,6 +304,21 @@ def decode_capture(source: str, *, verify_checksums: bool = True,
             decoder.close()
     finally:
         reader.close()
+
+
+def _once(f: Callable[[], object] | None) -> Callable[[], object] | None:
+    """``f``, doing something only the first time it is called."""
+    if f is None:
+        return None
+    done: list[bool] = []
+
+    def call() -> object:
+        if not done:
+            done.append(True)
+            return f()
+        return None
+
+    return call
 
 
 def _cuts(reader: BaseReader, jobs: int | None, busy: bool) -> list[int]:
@@ -323,9 +344,11 @@ def _decode_in_parts(reader: BaseReader, cuts: list[int], verify: bool,
         header = f.read(FILE_HEADER)
     helpers: list[Helper] = []
     try:
+        size = reader.info.total_bytes or cuts[-1]
         for start, stop in zip(cuts, [*cuts[1:], None], strict=True):
-            helpers.append(split.start_helper(partial(_decode_part, path, header, start, stop,
-                                                verify)))
+            table = split.SharedTable(PACKET_COLUMNS, split.table_rows((stop or size) - start))
+            work = partial(_decode_part, path, header, start, stop, verify)
+            helpers.append(split.start_helper(work, table))
         if meanwhile is not None:
             meanwhile()
         reader.stream.window_stop(cuts[0])
@@ -355,16 +378,17 @@ def _decode_in_parts(reader: BaseReader, cuts: list[int], verify: bool,
             helper.close()
 
 
-def _decode_part(path: str, header: bytes, start: int, stop: int | None,
-                 verify: bool) -> tuple[Part, dict[str, np.ndarray]]:
-    """Decode the records of ``path`` from byte ``start`` to ``stop`` (in a helper)."""
+def _decode_part(path: str, header: bytes, start: int, stop: int | None, verify: bool,
+                 columns: dict[str, np.ndarray]) -> Part:
+    """Decode the records of ``path`` from byte ``start`` to ``stop`` into ``columns``
+    (in a helper)."""
     stream = ByteStream(path)
     stream.window(start, stop)
     size = (stop if stop is not None else (stream.total or start)) - start
     info = CaptureInfo(path=path, format="pcap", gzip=False, total_bytes=size)
     reader = PcapReader(stream, info, header, DEFAULT_CHUNK)
     reader.defer_frames = True
-    decoder = _Decoder(reader, verify)
+    decoder = _Decoder(reader, verify, columns)
     try:
         for batch in reader.batches():
             decoder.batch(batch)

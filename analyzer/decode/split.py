@@ -9,28 +9,29 @@ seconds close to the first record's) found by :func:`find_boundary`. A helper pr
 never trusted: a part's results are used only when the part before it, walked record by
 record, ended exactly at the cut. Otherwise everything is read again in one piece
 (``decode_capture`` with one job), so the table is always the one a sequential read
-gives. Helpers send their columns back through a pipe as raw bytes, straight into the
-packet table.
+gives. Helpers decode into memory shared with this process (an anonymous MAP_SHARED
+mapping made before the fork), which copies the rows into the packet table once; only a
+small summary (:class:`Part`) comes back through a pipe.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import mmap
 import os
 import pickle
 import signal
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 
 from analyzer.capture.pcap import FILE_HEADER, PCAP_MAGICS
 
-__all__ = ["CHAIN", "MIN_PART_BYTES", "Helper", "Part", "default_jobs", "find_boundary",
-           "plan_parts", "start_helper"]
+__all__ = ["CHAIN", "MIN_PART_BYTES", "Helper", "Part", "SharedTable", "default_jobs",
+           "find_boundary", "plan_parts", "start_helper", "table_rows"]
 
 MIN_PART_BYTES = 32 << 20
 """A part smaller than this is not worth a process."""
@@ -46,8 +47,8 @@ WINDOW = 2 << 20
 MAX_RECORD = 1 << 18                 # largest original length believed (Wireshark: 256 KiB)
 TS_SLACK_S = 366 * 86400             # seconds a record may lie before/after the first one
 HEADER = struct.Struct("<Q")
-F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-PIPE_BYTES = 1 << 20                 # a larger pipe: fewer switches between the processes
+MIN_ROW_BYTES = 56
+"""Smallest record that gives a row: 16-byte record header, 20-byte IP and TCP headers."""
 
 
 @dataclass
@@ -59,7 +60,8 @@ class Part:
     garbage: bool                              # stopped at garbage
     frames: int
     bytes_read: int
-    addresses: list[str]
+    v4_keys: np.ndarray                        # the part's addresses (AddressBook.keys)
+    v6_keys: dict[int, bytes]
     anomalies: list[tuple[int, int, str, str]]
     dropped: dict[str, int]
     non_tcp: dict[str, int]
@@ -140,39 +142,71 @@ def plan_parts(f: BinaryIO, size: int, head: bytes, jobs: int, busy: bool = Fals
     return cuts
 
 
-class Helper:
-    """A forked process decoding one part; its results come back through a pipe."""
+class SharedTable:
+    """Columns of up to ``rows`` rows in memory shared with forked helpers (MAP_SHARED):
+    a helper decodes straight into them, and this process copies them out once."""
 
-    def __init__(self, pid: int, fd: int) -> None:
+    def __init__(self, schema: dict[str, np.dtype], rows: int) -> None:
+        self.schema, self.rows = schema, rows
+        self.offsets: dict[str, int] = {}
+        at = 0
+        for name, dtype in schema.items():
+            at = -(-at // 8) * 8
+            self.offsets[name] = at
+            at += dtype.itemsize * rows
+        self.mm = mmap.mmap(-1, max(at, 1))
+
+    def columns(self, rows: int | None = None) -> dict[str, np.ndarray]:
+        n = self.rows if rows is None else rows
+        return {name: np.frombuffer(self.mm, dtype, count=n, offset=self.offsets[name])
+                for name, dtype in self.schema.items()}
+
+    def close(self) -> None:
+        with contextlib.suppress(BufferError):   # a view still alive: freed with it
+            self.mm.close()
+
+
+def table_rows(part_bytes: int) -> int:
+    """Most rows a part of ``part_bytes`` bytes can give (one per smallest TCP record)."""
+    return part_bytes // MIN_ROW_BYTES + 1
+
+
+class Helper:
+    """A forked process decoding one part into a :class:`SharedTable`; its
+    :class:`Part` comes back through a pipe."""
+
+    def __init__(self, pid: int, fd: int, table: SharedTable) -> None:
         self.pid = pid
         self.pipe = os.fdopen(fd, "rb", buffering=0)
+        self.table = table
         self.done = False
 
     def receive(self, into: Callable[[Part], dict[str, np.ndarray]]) -> Part:
-        """The part's summary; its columns are read into the arrays ``into(part)`` gives."""
-        (length,) = HEADER.unpack(self._read_exact(HEADER.size))
-        part: Part = pickle.loads(self._read_exact(length))
-        if not part.error:
-            for col in into(part).values():
-                self._read_into(col.view(np.uint8).data)
-        self.close()
-        return part
+        """The part's summary; its columns are copied into the arrays ``into(part)`` gives."""
+        try:
+            (length,) = HEADER.unpack(self._read_exact(HEADER.size))
+            part: Part = pickle.loads(self._read_exact(length))
+            if not part.error:
+                shared = self.table.columns(part.rows)
+                for name, col in into(part).items():
+                    col[...] = shared[name]
+                del shared
+            return part
+        finally:
+            self.close()
 
     def _read_exact(self, n: int) -> bytes:
         buf = bytearray(n)
-        self._read_into(memoryview(buf))
-        return bytes(buf)
-
-    def _read_into(self, view: memoryview) -> None:
         got = 0
-        while got < len(view):
-            k = self.pipe.readinto(view[got:])
+        while got < n:
+            k = self.pipe.readinto(memoryview(buf)[got:])
             if not k:
                 raise EOFError("helper process ended early")
             got += k
+        return bytes(buf)
 
     def close(self) -> None:
-        """Stop the helper if it still runs, and reap it."""
+        """Stop the helper if it still runs, reap it, free the shared memory."""
         if self.done:
             return
         self.done = True
@@ -180,42 +214,35 @@ class Helper:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
+        self.table.close()
 
 
-def start_helper(work: Callable[[], tuple[Part, dict[str, np.ndarray]]]) -> Helper:
-    """Fork a process that runs ``work`` and sends its part and columns back."""
+def start_helper(work: Callable[[dict[str, np.ndarray]], Part], table: SharedTable) -> Helper:
+    """Fork a process that runs ``work`` on the columns of ``table`` and sends back the
+    :class:`Part` it returns."""
     r, w = os.pipe()
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(w, F_SETPIPE_SZ, PIPE_BYTES)
     pid = os.fork()
     if pid:
         os.close(w)
-        return Helper(pid, r)
+        return Helper(pid, r, table)
     os.close(r)                                # the helper: never returns
     code = 0
     try:
         try:
-            part, cols = work()
+            part = work(table.columns())
         except BaseException as exc:  # reported to the parent
-            part, cols = _failed(f"{type(exc).__name__}: {exc}"), {}
+            part = _failed(f"{type(exc).__name__}: {exc}")
+        head = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(w, "wb") as out:
-            for chunk in _message(part, cols):
-                out.write(chunk)
+            out.write(HEADER.pack(len(head)) + head)
     except BaseException:  # e.g. the parent stopped reading
         code = 1
     finally:
         os._exit(code)
 
 
-def _message(part: Part, cols: dict[str, np.ndarray]) -> Iterator[Any]:
-    head = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
-    yield HEADER.pack(len(head))
-    yield head
-    for col in cols.values():
-        yield np.ascontiguousarray(col).view(np.uint8).data
-
-
 def _failed(error: str) -> Part:
-    return Part(rows=0, end=0, garbage=False, frames=0, bytes_read=0, addresses=[],
+    return Part(rows=0, end=0, garbage=False, frames=0, bytes_read=0,
+                v4_keys=np.empty(0, np.int64), v6_keys={},
                 anomalies=[], dropped={}, non_tcp={}, linktypes={}, first_ts_ns=None,
                 last_ts_ns=None, warnings=[], error=error)

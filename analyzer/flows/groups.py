@@ -14,11 +14,44 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "NONE", "Grouping", "first_where", "group_cummax_excl", "last_value_ffill", "last_where",
-    "next_where", "peer_latest", "prev_where",
+    "NONE",
+    "Grouping",
+    "first_where",
+    "group_cummax_excl",
+    "last_value_ffill",
+    "last_where",
+    "next_where",
+    "peer_latest",
+    "prev_where",
+    "stable_order",
 ]
 
 NONE = np.iinfo(np.int64).min
+
+
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys, several times faster.
+
+    NumPy sorts 16-bit integers stably by radix sort in linear time, but larger ones by
+    merge sort. Group ids and packed keys span a small part of their type, so this sorts
+    by 16-bit digits of ``keys - min``, least significant first (an LSD radix sort): one
+    pass per 16 bits of the span, up to three; wider spans go to merge sort.
+    """
+    n = len(keys)
+    if n < 1 << 12 or keys.dtype.kind not in "iu":
+        return np.argsort(keys, kind="stable")
+    lo, hi = int(keys.min()), int(keys.max())
+    span = hi - lo
+    if span == 0:
+        return np.arange(n)
+    if span >= 1 << 48:
+        return np.argsort(keys, kind="stable")
+    k = keys.astype(np.uint64) - np.uint64(lo % (1 << 64))   # wraps: exact in [0, span]
+    order = np.argsort(k.astype(np.uint16), kind="stable")
+    for shift in range(16, span.bit_length(), 16):
+        digit = (k[order] >> np.uint64(shift)).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+    return order
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +64,7 @@ class Grouping:
     @classmethod
     def of(cls, group: np.ndarray) -> Grouping:
         """By one stable sort of the group ids."""
-        order = np.argsort(group, kind="stable")
+        order = stable_order(group)
         g = group[order]
         starts = np.ones(len(g), dtype=bool)
         starts[1:] = g[1:] != g[:-1]
@@ -74,7 +107,7 @@ class Grouping:
         key -= 1
         key *= 2
         key += flag[self.order]
-        perm = np.argsort(key, kind="stable")
+        perm = stable_order(key)
         k = key[perm]
         starts = np.ones(n, dtype=bool)
         starts[1:] = k[1:] != k[:-1]

@@ -12,7 +12,9 @@ stream for such an interleaved retransmission (see docs/decisions.md).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from analyzer.flows.groups import stable_order
 from analyzer.schema import ACK, SYN
 
 __all__ = ["connection_ids", "tuple_ids"]
@@ -20,10 +22,14 @@ __all__ = ["connection_ids", "tuple_ids"]
 
 def _endpoint_keys(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray,
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    e1 = (src.astype(np.int64) << 16) | sport.astype(np.int64)
-    e2 = (dst.astype(np.int64) << 16) | dport.astype(np.int64)
+    e1 = src.astype(np.int64)
+    e1 <<= 16
+    e1 |= sport
+    e2 = dst.astype(np.int64)
+    e2 <<= 16
+    e2 |= dport
     fwd = e1 <= e2
-    return np.where(fwd, e1, e2), np.where(fwd, e2, e1), fwd
+    return np.minimum(e1, e2), np.maximum(e1, e2), fwd
 
 
 def tuple_ids(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.ndarray,
@@ -36,22 +42,21 @@ def tuple_ids(src: np.ndarray, sport: np.ndarray, dst: np.ndarray, dport: np.nda
         return np.empty(0, np.int64), fwd, np.empty(0, np.int64)
     span = int(hi.max()) + 1
     if int(lo.max()) < (1 << 62) // span:  # one exact int64 key: the usual case
-        key = lo * span + hi
-        order = np.argsort(key, kind="stable")
-        k = key[order]
-        new = np.ones(n, dtype=bool)
-        new[1:] = k[1:] != k[:-1]
-    else:  # very many addresses: sort by both keys
-        order = np.lexsort((hi, lo))
-        new = np.ones(n, dtype=bool)
-        new[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+        lo *= span
+        lo += hi
+        codes, _ = pd.factorize(lo, sort=False)          # hashing: ids by first appearance
+        tid = codes.astype(np.int64, copy=False)
+        return tid, fwd, stable_order(tid)
+    order = np.lexsort((hi, lo))                          # very many addresses
+    new = np.ones(n, dtype=bool)
+    new[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
     sorted_id = np.cumsum(new) - 1
     first_row = order[new]  # stable sort: the first row of each tuple in capture order
     rank = np.empty(len(first_row), dtype=np.int64)
     rank[np.argsort(first_row, kind="stable")] = np.arange(len(first_row))
     tid = np.empty(n, dtype=np.int64)
     tid[order] = rank[sorted_id]
-    return tid, fwd, order
+    return tid, fwd, stable_order(tid)
 
 
 def _tuple_incarnations(pure_syn: np.ndarray, direction: np.ndarray, seq: np.ndarray,
@@ -128,4 +133,4 @@ def connection_ids(tid: np.ndarray, fwd: np.ndarray, flags: np.ndarray, seq: np.
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[np.argsort(first_idx, kind="stable")] = np.arange(len(uniq))
     conn = rank[inverse.reshape(-1)]
-    return conn, np.argsort(conn, kind="stable")
+    return conn, stable_order(conn)

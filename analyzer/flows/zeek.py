@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analyzer.flows.groups import stable_order
 from analyzer.flows.zeek_machine import (
     B_ACK,
     B_FIN,
@@ -117,7 +118,7 @@ def _ffill_index(mask: np.ndarray, row_start: np.ndarray) -> np.ndarray:
 def _scaled(rows: np.ndarray, ep: np.ndarray, cidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Connection::ScaledHistoryEntry: the events that reach count 1, 10, 100, ... per endpoint."""
     key = cidx[rows] * np.int64(2) + ep
-    order = np.argsort(key, kind="stable")
+    order = stable_order(key)
     k = key[order]
     pos = np.arange(len(k))
     count = pos - np.maximum.accumulate(np.where(_runs(k), pos, 0)) + 1
@@ -168,7 +169,7 @@ class _Table:
         del flag3
         self.gkey = self.cidx * ix(2) + self.dir
         g = np.flatnonzero(self.good)
-        self.dorder = g[np.argsort(self.gkey[g], kind="stable")]   # good rows by (conn, dir)
+        self.dorder = g[stable_order(self.gkey[g])]   # good rows by (conn, dir)
         del g
         self.u = self._unwrap()
         # seq_one_past_segment (get_segment_len: RST payload is not sequence space)
@@ -484,7 +485,7 @@ def _gaps(t: _Table, m: _Machines, s: _States, q: _Seq) -> tuple[np.ndarray, ...
             at = np.flatnonzero(_runs(c))
             g = c[at] * np.int64(2) + d
             ack_max[g] = np.maximum(ack_max[g], np.maximum.reduceat(v, at))
-    order = np.argsort(np.concatenate(rows_out), kind="stable")
+    order = stable_order(np.concatenate(rows_out))
     return np.concatenate(rows_out)[order], np.concatenate(ep_out)[order], ack_max
 
 
@@ -616,7 +617,7 @@ def zeek_columns(pk: pd.DataFrame, *, ignore_checksums: bool = False,
     if len(pk) == 0:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="conn_id", dtype=np.int64))
     if order is None:
-        order = np.argsort(pk["conn_id"].to_numpy(np.int64), kind="stable")
+        order = stable_order(pk["conn_id"].to_numpy(np.int64))
     memo: dict[bytes, Any] = {}
     parts = [_zeek_part(pk, order[a:b], ignore_checksums, likely_server_ports, memo)
              for a, b in _chunks(pk["conn_id"].to_numpy()[order], CHUNK_ROWS)]

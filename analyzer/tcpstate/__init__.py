@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analyzer.flows import Flows
+from analyzer.flows.groups import stable_order
 from analyzer.pdutil import categorical
 from analyzer.tcpstate.machine import Template, run
 from analyzer.tcpstate.select import feature_codes, select_rows
@@ -67,7 +68,7 @@ def _code(state: State) -> int:
 def _broadcast(templates: list[Template], sig: np.ndarray, starts: np.ndarray,
                sel_rows: np.ndarray, frame: np.ndarray, ts: np.ndarray) -> pd.DataFrame:
     """Template steps → one transition row per (connection, step), vectorized per template."""
-    order = np.argsort(sig, kind="stable")
+    order = stable_order(sig)
     bounds = np.searchsorted(sig[order], np.arange(len(templates) + 1))
     causes: dict[str, int] = {}
     conn_l, step_l = [], []
