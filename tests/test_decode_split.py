@@ -208,6 +208,17 @@ def test_a_helper_that_dies_is_replaced(monkeypatch: pytest.MonkeyPatch,
     _no_children_left()
 
 
+def test_no_room_for_shared_memory_reads_in_one_piece(monkeypatch: pytest.MonkeyPatch,
+                                                       forks: list[int]) -> None:
+    def no_room(*args: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(split, "SharedTable", no_room)
+    _assert_same(decode_capture(str(BUSY), jobs=1), decode_capture(str(BUSY), jobs=3))
+    assert not forks
+    _no_children_left()
+
+
 def test_analysis_is_the_same_in_parts(forks: list[int]) -> None:
     one, four = analyze(str(BUSY), jobs=1), analyze(str(BUSY), jobs=4)
     assert len(forks) == 3

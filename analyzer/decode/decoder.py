@@ -346,7 +346,11 @@ def _decode_in_parts(reader: BaseReader, cuts: list[int], verify: bool,
     try:
         size = reader.info.total_bytes or cuts[-1]
         for start, stop in zip(cuts, [*cuts[1:], None], strict=True):
-            table = split.SharedTable(PACKET_COLUMNS, split.table_rows((stop or size) - start))
+            try:
+                table = split.SharedTable(PACKET_COLUMNS,
+                                          split.table_rows((stop or size) - start))
+            except (OSError, ValueError, OverflowError):   # no room for it: one piece
+                return None
             work = partial(_decode_part, path, header, start, stop, verify)
             helpers.append(split.start_helper(work, table))
         if meanwhile is not None:

@@ -22,6 +22,7 @@ import os
 import pickle
 import signal
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -47,6 +48,7 @@ WINDOW = 2 << 20
 MAX_RECORD = 1 << 18                 # largest original length believed (Wireshark: 256 KiB)
 TS_SLACK_S = 366 * 86400             # seconds a record may lie before/after the first one
 HEADER = struct.Struct("<Q")
+MAP_NORESERVE_LINUX = 0x4000
 MIN_ROW_BYTES = 56
 """Smallest record that gives a row: 16-byte record header, 20-byte IP and TCP headers."""
 
@@ -154,7 +156,10 @@ class SharedTable:
             at = -(-at // 8) * 8
             self.offsets[name] = at
             at += dtype.itemsize * rows
-        self.mm = mmap.mmap(-1, max(at, 1))
+        # only written pages take memory; NORESERVE: the (generous) size is not committed
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_ANONYMOUS", 0x20) \
+            | getattr(mmap, "MAP_NORESERVE", MAP_NORESERVE_LINUX if sys.platform == "linux" else 0)
+        self.mm = mmap.mmap(-1, max(at, 1), flags=flags)
 
     def columns(self, rows: int | None = None) -> dict[str, np.ndarray]:
         n = self.rows if rows is None else rows
