@@ -37,6 +37,7 @@ class PcapReader(BaseReader):
     def __init__(self, stream: ByteStream, info: CaptureInfo, head: bytes,
                  chunk_size: int) -> None:
         magic = int.from_bytes(head[:4], "little")
+        self.header = bytes(head[:FILE_HEADER])   # kept for readers of later parts
         self.order, self.ticks, self.rec_hdr = PCAP_MAGICS[magic]
         _maj, _min, _zone, _sig, snaplen, lt_field = struct.unpack_from(
             self.order + "HHiIII", head, 4)

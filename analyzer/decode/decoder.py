@@ -339,9 +339,8 @@ def _decode_in_parts(reader: BaseReader, cuts: list[int], verify: bool,
                      meanwhile: Callable[[], object] | None) -> Decoded | None:
     """This process reads up to the first cut, helpers the parts after it; None when a
     part before a cut did not end exactly there."""
-    path = reader.info.path
-    with open(path, "rb") as f:
-        header = f.read(FILE_HEADER)
+    assert isinstance(reader, PcapReader)       # _cuts cuts classic pcap files only
+    path, header = reader.info.path, reader.header
     helpers: list[Helper] = []
     try:
         size = reader.info.total_bytes or cuts[-1]
